@@ -1,0 +1,17 @@
+"""Who may see a job and download its result: the member who asked, or an administrator —
+and only while they still hold the permission the job kind needs."""
+
+from __future__ import annotations
+
+from roles.checks import can
+from tenants.models import Membership
+from workers.models import JobRecord
+
+KIND_PERMISSION = {"members_export": "members.export"}
+
+
+def can_see_job(member: Membership, job: JobRecord) -> bool:
+    needed = KIND_PERMISSION.get(job.kind)
+    if needed is None or not can(member, needed):
+        return False
+    return job.requested_by_id == member.id or can(member, "members.manage")

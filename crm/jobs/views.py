@@ -1,0 +1,51 @@
+"""A job's page: a progress bar that htmx polls, then the download link or the error."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, render_template, request, send_file
+from flask_babel import lazy_gettext as _l
+
+from crm.jobs.access import can_see_job
+from crm.scoping import get_or_404
+from roles.checks import require
+from workers import files
+from workers.models import JobRecord
+
+bp = Blueprint("jobs", __name__, url_prefix="/w/<slug>/jobs")
+
+ERRORS = {
+    "internal": _l("Something went wrong while preparing the file. It has been logged; please try again."),
+    "transient": _l("A service was briefly unavailable; the job will retry by itself."),
+    "queue_unavailable": _l("The job service was unavailable, so the job never started. Please try again."),
+}
+
+KINDS = {"members_export": _l("Member list export")}
+
+
+def _visible(job_id: int) -> JobRecord:
+    job = get_or_404(JobRecord, job_id)
+    if not can_see_job(g.member, job):
+        abort(403)
+    return job
+
+
+@bp.get("/<int:job_id>")
+@require("workspace.view")
+def show(job_id: int):
+    job = _visible(job_id)
+    ctx = {"job": job, "errors": ERRORS, "kinds": KINDS}
+    if request.headers.get("HX-Request"):
+        return render_template("jobs/_progress.html", **ctx)
+    return render_template("jobs/show.html", **ctx)
+
+
+@bp.get("/<int:job_id>/download")
+@require("workspace.view")
+def download(job_id: int):
+    job = _visible(job_id)
+    if job.status != JobRecord.FINISHED or not job.result_path:
+        abort(404)
+    path = files.resolve(job.tenant_id, job.result_path)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype=job.result_mimetype, as_attachment=True, download_name=job.result_name)

@@ -1,0 +1,1 @@
+"""Roles as data, the permission check, data scopes and visible workspaces."""

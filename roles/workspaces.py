@@ -1,0 +1,31 @@
+"""Which workspaces (side-navigation sections) a member's roles open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from roles.checks import can
+from tenants.models import Membership
+
+
+@dataclass(frozen=True)
+class Workspace:
+    key: str
+    label: object
+    icon: str
+    permission: str
+    endpoint: str
+
+
+WORKSPACES: tuple[Workspace, ...] = (
+    Workspace("sales", _l("Sales"), "graph-up-arrow", "sales.access", "shell.sales"),
+    Workspace("office", _l("Office"), "megaphone", "office.access", "shell.office"),
+    Workspace("finance", _l("Finance"), "calculator", "finance.access", "shell.finance"),
+    Workspace("settings", _l("Settings"), "gear", "members.manage", "members.index"),
+)
+
+
+def visible_workspaces(member: Membership | None) -> list[Workspace]:
+    return [w for w in WORKSPACES if can(member, w.permission)]
