@@ -176,8 +176,11 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject() -> dict[str, Any]:
+        from tenants.services import memberships_of
+
         member = g.get("member")
         return {
+            "my_memberships": memberships_of(member.user) if member is not None and request.blueprint != "api" else [],
             "current_member": member,
             "current_tenant_obj": g.get("tenant"),
             "can": lambda perm, obj=None: can(member, perm, obj),
@@ -186,6 +189,12 @@ def _register_template_helpers(app: Flask) -> None:
             "LANGUAGES": app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
         }
+
+    from crm.labels import audit_label, job_status, role_label
+
+    app.add_template_global(audit_label)
+    app.add_template_global(job_status)
+    app.add_template_filter(role_label)
 
     @app.template_filter("datetime")
     def _dt(value: Any, fmt: str = "short") -> str:

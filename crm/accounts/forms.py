@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import email_validator
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from tenants.identity import MIN_PASSWORD_LENGTH
+
+# Company intranets often use .local mail domains (and tests use .test); email-validator
+# refuses these "special use" names by default, which would lock such people out.
+for _special in ("local", "test"):
+    if _special in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_special)
 
 _pw_msg = _l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
 

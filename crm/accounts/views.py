@@ -135,6 +135,7 @@ def signup() -> Response | str:
             else:
                 with tenant_context(tenant, user_id=owner.id):
                     record("workspace.created", tenant, actor=member, object_type="Tenant", summary=tenant.name)
+                    db.session.flush()  # inside the tenant: the guard refuses the entry outside it
                 if not signed_in:
                     _start_session(owner)
                 db.session.commit()

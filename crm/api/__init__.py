@@ -41,7 +41,10 @@ def init_api(app: Flask) -> None:
     from crm.api.resources import blueprints
 
     for bp in blueprints:
-        bp.before_request(_authenticate)
+        # The blueprints are module-level and shared by every app the factory builds (tests
+        # build many); Flask refuses setup on a blueprint once registered, so attach once.
+        if _authenticate not in bp.before_request_funcs.get(None, []):
+            bp.before_request(_authenticate)
         csrf.exempt(bp)
         api.register_blueprint(bp, url_prefix="/api/v1" + (bp.url_prefix or ""))
 

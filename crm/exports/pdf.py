@@ -1,39 +1,51 @@
 """PDFs with WeasyPrint, Chinese included (Noto CJK), fetching nothing from the network.
 
 The URL fetcher only serves files under the app's own static folder; anything else —
-http(s), file paths elsewhere, data the template did not ask for — is refused.
+http(s), file paths elsewhere, data: URLs — is refused, so a template that embeds user
+text can never make the server fetch a URL.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from weasyprint import HTML, default_url_fetcher
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 # Set on html and @page in every PDF template; listed here for the CSS the code adds.
 CJK_FONT_STACK = '"Noto Sans CJK SC", "Noto Sans SC", "Noto Sans", sans-serif'
 
 
-class ForbiddenFetch(ValueError):
-    pass
+class ForbiddenFetch(FatalURLFetchingError):
+    """Fatal on purpose: WeasyPrint swallows ordinary fetch errors and renders on."""
 
 
-def _static_root() -> Path:
-    return Path(current_app.static_folder or "").resolve()
-
-
-def static_only_fetcher(url: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+def is_allowed(url: str, static_root: Path) -> bool:
     parts = urlsplit(url)
-    root = _static_root()
-    if parts.scheme == "file":
-        path = Path(unquote(parts.path)).resolve()
-        if path.is_relative_to(root):
-            return default_url_fetcher(url, *args, **kwargs)
-    raise ForbiddenFetch(url)
+    if parts.scheme != "file":
+        return False
+    path = Path(unquote(parts.path)).resolve()
+    return path.is_relative_to(static_root) and path.is_file()
+
+
+class StaticOnlyFetcher(URLFetcher):
+    def __init__(self, static_root: Path, **kwargs: Any) -> None:
+        super().__init__(allowed_protocols=("file",), **kwargs)
+        self.static_root = static_root.resolve()
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        if not is_allowed(url, self.static_root):
+            raise ForbiddenFetch(url)
+        return super().fetch(url, headers)
+
+
+def static_only_fetcher() -> StaticOnlyFetcher:
+    return StaticOnlyFetcher(Path(current_app.static_folder or ""))
 
 
 def render_pdf(html: str) -> bytes:
-    base = _static_root().as_uri() + "/"
-    return HTML(string=html, base_url=base, url_fetcher=static_only_fetcher).write_pdf()
+    root = Path(current_app.static_folder or "").resolve()
+    return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=static_only_fetcher()).write_pdf()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -145,7 +146,7 @@ def export():
         flash(_("Choose a format."), "danger")
         return redirect(request.referrer or url_for("shell.home"))
     try:
-        job = submit("members_export", g.member, {"format": form.format.data})
+        job = submit("members_export", g.member, {"format": form.format.data, "locale": str(get_locale())})
     except JobsUnavailable:
         db.session.rollback()
         flash(_("The job service is unavailable right now, so nothing was started. Please try again shortly."), "danger")

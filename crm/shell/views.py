@@ -6,9 +6,11 @@ from flask import Blueprint, g, render_template, request
 from sqlalchemy import func, select
 
 from crm.audit.models import AuditEntry
-from crm.db import db
+from crm.db import db, utcnow
 from crm.search import search_all
+from roles.catalogue import scope_of
 from roles.checks import require
+from roles.scopes import visible_member_ids
 from tenants.models import Invitation, Membership
 from workers.models import JobRecord
 
@@ -18,11 +20,17 @@ bp = Blueprint("shell", __name__, url_prefix="/w/<slug>")
 @bp.get("/")
 @require("workspace.view")
 def home():
-    counts = dict(
-        db.session.execute(select(Membership.is_active, func.count(Membership.id)).group_by(Membership.is_active)).all()
-    )
+    members = list(db.session.scalars(select(Membership)))
+    counts = {True: sum(m.is_active for m in members), False: sum(not m.is_active for m in members)}
+    by_role: dict[str, int] = {}
+    for m in members:
+        if m.is_active:
+            for r in m.roles:
+                by_role[r] = by_role.get(r, 0) + 1
     pending = db.session.scalar(
-        select(func.count(Invitation.id)).where(Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        select(func.count(Invitation.id)).where(
+            Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > utcnow()
+        )
     )
     recent_jobs = list(
         db.session.scalars(
@@ -37,25 +45,40 @@ def home():
         pending_invitations=pending or 0,
         recent_jobs=recent_jobs,
         activity=activity,
+        by_role=by_role,
     )
+
+
+def _people_in_scope() -> list[Membership]:
+    """The members whose records this member sees (own / team / all), for the dashboards."""
+    visible = visible_member_ids(g.member)
+    stmt = select(Membership).where(Membership.is_active.is_(True)).order_by(Membership.id)
+    if visible is not None:
+        stmt = stmt.where(Membership.id.in_(visible))
+    return list(db.session.scalars(stmt))
+
+
+def _workspace(key: str):
+    scope = scope_of(g.member.roles)
+    return render_template("shell/workspace.html", workspace=key, people=_people_in_scope(), scope=scope)
 
 
 @bp.get("/sales/")
 @require("sales.access")
 def sales():
-    return render_template("shell/workspace.html", workspace="sales")
+    return _workspace("sales")
 
 
 @bp.get("/office/")
 @require("office.access")
 def office():
-    return render_template("shell/workspace.html", workspace="office")
+    return _workspace("office")
 
 
 @bp.get("/finance/")
 @require("finance.access")
 def finance():
-    return render_template("shell/workspace.html", workspace="finance")
+    return _workspace("finance")
 
 
 @bp.get("/search")

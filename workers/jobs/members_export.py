@@ -6,6 +6,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from crm.db import utcnow
 from crm.exports.pdf import render_pdf
 from crm.exports.xlsx import write_table
 from crm.members.services import list_members
@@ -48,7 +49,7 @@ def members_export(record: JobRecord, progress: Progress) -> None:
         if fmt == "xlsx":
             data = write_table(_("Members"), headers, rows)
         else:
-            html = render_template("exports/members.pdf.html", tenant=tenant, headers=headers, rows=rows)
+            html = render_template("exports/members.pdf.html", tenant=tenant, headers=headers, rows=rows, now=utcnow())
             data = render_pdf(html)
         name = f"{tenant.slug}-members.{fmt}"
         record.result_path = write_result(record.tenant_id, record.id, name, data)
