@@ -36,3 +36,6 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+# gunicorn ≥ 25.1 opens a control socket under ~/.gunicorn; a stateless web tier needs none.
+control_socket_disable = True
