@@ -38,7 +38,7 @@ def verify_password(user: User | None, password: str) -> bool:
     """Constant-shape check: an unknown user costs one hash verification too."""
     target = user.password_hash if user is not None else _DUMMY_HASH
     try:
-        ok = _hasher.verify(target, password)
+        ok: bool = _hasher.verify(target, password)
     except (VerificationError, InvalidHashError):
         ok = False
     return ok and user is not None

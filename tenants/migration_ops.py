@@ -19,7 +19,7 @@ def app_role() -> str:
 
 
 def is_postgres(op: Any) -> bool:
-    return op.get_bind().dialect.name == "postgresql"
+    return bool(op.get_bind().dialect.name == "postgresql")
 
 
 def enable_rls(op: Any, tables: list[str]) -> None:

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from crm.db import Timestamps, UTCDateTime, db, utcnow
+from crm.db import Model, Timestamps, UTCDateTime, utcnow
 
 
 class TenantScoped:
@@ -29,7 +29,7 @@ class TenantScoped:
         )
 
 
-class User(UserMixin, Timestamps, db.Model):
+class User(UserMixin, Timestamps, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,7 +50,7 @@ class User(UserMixin, Timestamps, db.Model):
         return f"<User {self.email}>"
 
 
-class Tenant(Timestamps, db.Model):
+class Tenant(Timestamps, Model):
     __tablename__ = "tenants"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,7 +64,7 @@ class Tenant(Timestamps, db.Model):
         return f"<Tenant {self.slug}>"
 
 
-class Membership(TenantScoped, Timestamps, db.Model):
+class Membership(TenantScoped, Timestamps, Model):
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("tenant_id", "user_id"),)
 
@@ -95,7 +95,7 @@ class Membership(TenantScoped, Timestamps, db.Model):
         return f"<Membership {self.user_id}@{self.tenant_id} {self.roles}>"
 
 
-class Invitation(TenantScoped, Timestamps, db.Model):
+class Invitation(TenantScoped, Timestamps, Model):
     __tablename__ = "invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -74,11 +74,11 @@ def policy_sql(table: str) -> list[str]:
 
 
 def tenant_owned_tables() -> list[str]:
-    from crm.db import db
+    from crm.db import Base
     from tenants.models import TenantScoped
 
     names = set()
-    for mapper in db.Model.registry.mappers:
+    for mapper in Base.registry.mappers:
         if issubclass(mapper.class_, TenantScoped):
-            names.add(mapper.local_table.name)
+            names.add(str(mapper.class_.__tablename__))
     return sorted(names)

@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from crm.db import db, utcnow
 from tenants.context import acting_user, tenant_context, unscoped
@@ -57,7 +58,12 @@ def create_workspace(name: str, slug: str, owner: User) -> tuple[Tenant, Members
 
 def memberships_of(user: User, active_only: bool = True) -> list[Membership]:
     """Every workspace a person belongs to (for sign-in and the switcher)."""
-    stmt = select(Membership).join(Tenant, Tenant.id == Membership.tenant_id).where(Membership.user_id == user.id)
+    stmt = (
+        select(Membership)
+        .join(Tenant, Tenant.id == Membership.tenant_id)
+        .options(contains_eager(Membership.tenant))
+        .where(Membership.user_id == user.id)
+    )
     if active_only:
         stmt = stmt.where(Membership.is_active.is_(True))
     with unscoped(), acting_user(user.id):

@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import UTCDateTime, db, utcnow
+from crm.db import Model, UTCDateTime, utcnow
 from tenants.models import Membership, TenantScoped
 
 
-class JobRecord(TenantScoped, db.Model):
+class JobRecord(TenantScoped, Model):
     """One piece of heavy work: what was asked, by whom, how far it got, and what came out."""
 
     __tablename__ = "job_records"

@@ -63,9 +63,11 @@ class Progress:
         with db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant_id)})
+            # Core update on the table: the ORM guard needs a session, this is a bare connection.
+            table = JobRecord.__table__
             conn.execute(
-                update(JobRecord.__table__)
-                .where(JobRecord.__table__.c.id == self.job_id, JobRecord.__table__.c.tenant_id == self.tenant_id)
+                update(table)  # type: ignore[arg-type]
+                .where(table.c.id == self.job_id, table.c.tenant_id == self.tenant_id)
                 .values(progress=max(0, min(100, int(percent))), message=message)
             )
 

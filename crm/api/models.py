@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Timestamps, UTCDateTime, db
+from crm.db import Model, Timestamps, UTCDateTime
 from tenants.models import Membership, TenantScoped
 
 
-class ApiToken(TenantScoped, Timestamps, db.Model):
+class ApiToken(TenantScoped, Timestamps, Model):
     """A bearer token bound to one member in one workspace. Only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"

@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import UTCDateTime, db, utcnow
+from crm.db import Model, UTCDateTime, utcnow
 from tenants.models import Membership, TenantScoped, User
 
 
-class AuditEntry(TenantScoped, db.Model):
+class AuditEntry(TenantScoped, Model):
     """Who did what to which object, and when — with before/after of the changed fields."""
 
     __tablename__ = "audit_entries"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request

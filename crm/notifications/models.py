@@ -5,11 +5,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm.db import UTCDateTime, db, utcnow
+from crm.db import Model, UTCDateTime, utcnow
 from tenants.models import TenantScoped
 
 
-class Notification(TenantScoped, db.Model):
+class Notification(TenantScoped, Model):
     """An in-app notification for one member; later issues send through crm.notifications.services."""
 
     __tablename__ = "notifications"

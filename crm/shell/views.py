@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from crm.audit.models import AuditEntry
 from crm.db import db, utcnow
 from crm.search import search_all
 from roles.catalogue import scope_of
-from roles.checks import require
+from roles.checks import can, require
 from roles.scopes import visible_member_ids
 from tenants.models import Invitation, Membership
 from workers.models import JobRecord
@@ -37,7 +38,11 @@ def home():
             select(JobRecord).where(JobRecord.requested_by_id == g.member.id).order_by(JobRecord.id.desc()).limit(5)
         )
     )
-    activity = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(8)))
+    activity = [] if not can(g.member, "audit.view") else list(
+        db.session.scalars(
+            select(AuditEntry).options(joinedload(AuditEntry.user)).order_by(AuditEntry.id.desc()).limit(8)
+        )
+    )
     return render_template(
         "shell/home.html",
         active_members=counts.get(True, 0),
