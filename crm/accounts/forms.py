@@ -3,7 +3,7 @@ from __future__ import annotations
 import email_validator
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from tenants.identity import MIN_PASSWORD_LENGTH
@@ -75,7 +75,7 @@ TIMEZONES = [
     ("Europe/Berlin", _l("Central Europe (Europe/Berlin)")),
     ("America/New_York", _l("US Eastern (America/New_York)")),
     ("America/Los_Angeles", _l("US Pacific (America/Los_Angeles)")),
-    ("UTC", _l("UTC")),
+    SelectChoice("UTC", _l("UTC")),
 ]
 
 
@@ -83,7 +83,7 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     locale = SelectField(
         _l("Language"),
-        choices=[("", _l("Follow my browser")), ("zh_Hans_CN", "简体中文"), ("en", "English")],
+        choices=[SelectChoice("", _l("Follow my browser")), SelectChoice("zh_Hans_CN", "简体中文"), SelectChoice("en", "English")],
         validators=[Optional()],
     )
     timezone = SelectField(_l("Time zone"), choices=TIMEZONES)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField, widgets
+from wtforms import EmailField, SelectChoice, SelectField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from roles.catalogue import ROLES
@@ -13,8 +13,8 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-def role_choices() -> list[tuple[str, str]]:
-    return [(r.name, str(r.label)) for r in sorted(ROLES.values(), key=lambda r: -r.rank)]
+def role_choices() -> list[SelectChoice]:
+    return [SelectChoice(r.name, str(r.label)) for r in sorted(ROLES.values(), key=lambda r: -r.rank)]
 
 
 class _MemberFields(FlaskForm):
@@ -23,7 +23,7 @@ class _MemberFields(FlaskForm):
 
     def set_choices(self, managers: list[tuple[int, str]]) -> None:
         self.roles.choices = role_choices()
-        self.reports_to.choices = [(None, "—")] + managers  # type: ignore[list-item]
+        self.reports_to.choices = [SelectChoice("", "—")] + [SelectChoice(str(mid), name) for mid, name in managers]
 
 
 class InviteForm(_MemberFields):
@@ -35,4 +35,4 @@ class MemberForm(_MemberFields):
 
 
 class ExportForm(FlaskForm):
-    format = SelectField(_l("Format"), choices=[("xlsx", "Excel (.xlsx)"), ("pdf", "PDF")])
+    format = SelectField(_l("Format"), choices=[SelectChoice("xlsx", "Excel (.xlsx)"), SelectChoice("pdf", "PDF")])
