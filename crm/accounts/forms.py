@@ -66,15 +66,15 @@ class ChangePasswordForm(FlaskForm):
 
 
 TIMEZONES = [
-    ("Asia/Shanghai", _l("China Standard Time (Asia/Shanghai)")),
-    ("Asia/Hong_Kong", _l("Hong Kong (Asia/Hong_Kong)")),
-    ("Asia/Taipei", _l("Taipei (Asia/Taipei)")),
-    ("Asia/Singapore", _l("Singapore (Asia/Singapore)")),
-    ("Asia/Tokyo", _l("Tokyo (Asia/Tokyo)")),
-    ("Europe/London", _l("London (Europe/London)")),
-    ("Europe/Berlin", _l("Central Europe (Europe/Berlin)")),
-    ("America/New_York", _l("US Eastern (America/New_York)")),
-    ("America/Los_Angeles", _l("US Pacific (America/Los_Angeles)")),
+    SelectChoice("Asia/Shanghai", _l("China Standard Time (Asia/Shanghai)")),
+    SelectChoice("Asia/Hong_Kong", _l("Hong Kong (Asia/Hong_Kong)")),
+    SelectChoice("Asia/Taipei", _l("Taipei (Asia/Taipei)")),
+    SelectChoice("Asia/Singapore", _l("Singapore (Asia/Singapore)")),
+    SelectChoice("Asia/Tokyo", _l("Tokyo (Asia/Tokyo)")),
+    SelectChoice("Europe/London", _l("London (Europe/London)")),
+    SelectChoice("Europe/Berlin", _l("Central Europe (Europe/Berlin)")),
+    SelectChoice("America/New_York", _l("US Eastern (America/New_York)")),
+    SelectChoice("America/Los_Angeles", _l("US Pacific (America/Los_Angeles)")),
     SelectChoice("UTC", _l("UTC")),
 ]
 
