@@ -28,7 +28,7 @@ CSP = {
 }
 
 
-def select_locale() -> str:
+def select_locale() -> str | None:
     from crm.i18n import locale_for_request
 
     return locale_for_request()
@@ -102,6 +102,7 @@ def _register_models() -> None:
     import crm.api.models  # noqa: F401
     import crm.audit.models  # noqa: F401
     import crm.notifications.models  # noqa: F401
+    import crm.sales.models  # noqa: F401
     import tenants.models  # noqa: F401
     import workers.models  # noqa: F401
 
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.jobs.views import bp as jobs_bp
     from crm.members.views import bp as members_bp
     from crm.notifications.views import bp as notifications_bp
+    from crm.sales.views import bp as customers_bp
     from crm.shell.views import bp as shell_bp
 
     app.register_blueprint(accounts_bp)
@@ -121,6 +123,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(customers_bp)
     init_api(app)
 
 

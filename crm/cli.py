@@ -104,8 +104,10 @@ def member_add(slug: str, email: str, password: str | None, name: str | None, ro
         member = add_member(tenant, normalise_email(email), password, [r.strip() for r in roles.split(",") if r.strip()], reports_to, name)
     except ValueError as exc:
         raise click.ClickException(str(exc) or "password must be at least 12 characters") from exc
+    # Read before the commit expires it: outside its tenant, row-level security hides the row.
+    granted = ",".join(member.roles)
     db.session.commit()
-    click.echo(f"{email} is a member of {tenant.slug} with roles {','.join(member.roles)}")
+    click.echo(f"{email} is a member of {tenant.slug} with roles {granted}")
 
 
 @token_cli.command("create")
@@ -143,6 +145,11 @@ def seed_demo() -> None:
         tenant, _m = create_workspace("演示科技有限公司", slug, owner)
     for email, name, roles, boss in DEMO_MEMBERS[1:]:
         add_member(tenant, email, DEMO_PASSWORD, roles, boss, name)
+    from crm.sales.demo import seed_customers
+
+    with tenant_context(tenant):
+        members = list(db.session.scalars(select(Membership).order_by(Membership.id)))
+        seed_customers(members)
     db.session.commit()
     click.echo(f"demo workspace ready at /w/{slug}/ — sign in with any of (password {DEMO_PASSWORD}):")
     for email, _name, roles, _boss in DEMO_MEMBERS:

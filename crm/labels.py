@@ -20,6 +20,15 @@ AUDIT_ACTIONS = {
     "ownership.transferred": _l("transferred ownership"),
     "api_token.created": _l("created an API token"),
     "api_token.revoked": _l("revoked an API token"),
+    "customer.created": _l("created the customer"),
+    "customer.updated": _l("updated the customer"),
+    "customer.archived": _l("archived the customer"),
+    "customer.collaborators": _l("changed the collaborators"),
+    "customer.merged": _l("merged a duplicate into this customer"),
+    "customer.merged_away": _l("merged this customer into another"),
+    "contact.created": _l("added a contact"),
+    "contact.updated": _l("updated a contact"),
+    "contact.deleted": _l("deleted a contact"),
 }
 
 JOB_STATUSES = {

@@ -19,6 +19,14 @@ def _url() -> str:
     return current_app.config.get("MIGRATION_DATABASE_URL") or target_db.engine.url.render_as_string(hide_password=False)
 
 
+def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+    """Skip objects declared for another dialect only (e.g. PostgreSQL GIN indexes on SQLite)."""
+    ddl_if = getattr(obj, "_ddl_if", None)
+    if ddl_if is not None and ddl_if.dialect and ddl_if.dialect != context.get_context().dialect.name:
+        return False
+    return True
+
+
 def run_migrations_offline() -> None:
     context.configure(url=_url(), target_metadata=target_db.metadata, literal_binds=True, render_as_batch=True)
     with context.begin_transaction():
@@ -34,6 +42,7 @@ def run_migrations_online() -> None:
             target_metadata=target_db.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

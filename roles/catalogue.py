@@ -32,6 +32,8 @@ PERMISSIONS: dict[str, object] = {
     "sales.access": _l("Open the Sales workspace"),
     "office.access": _l("Open the Office workspace"),
     "finance.access": _l("Open the Finance workspace"),
+    "customers.assign": _l("Assign customers to reps and take them back"),
+    "customers.merge": _l("Merge duplicate customers"),
 }
 
 
@@ -70,7 +72,7 @@ ROLES: dict[str, Role] = {
             "sales_manager",
             _l("Sales manager"),
             _l("Sales for the whole team that reports to them."),
-            frozenset(_EVERYONE | {"sales.access", "members.export"}),
+            frozenset(_EVERYONE | {"sales.access", "members.export", "customers.assign"}),
             Scope.TEAM,
             30,
         ),

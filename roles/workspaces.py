@@ -11,16 +11,31 @@ from tenants.models import Membership
 
 
 @dataclass(frozen=True)
+class Section:
+    label: object
+    endpoint: str
+    permission: str
+
+
+@dataclass(frozen=True)
 class Workspace:
     key: str
     label: object
     icon: str
     permission: str
     endpoint: str
+    sections: tuple[Section, ...] = ()
 
 
 WORKSPACES: tuple[Workspace, ...] = (
-    Workspace("sales", _l("Sales"), "graph-up-arrow", "sales.access", "shell.sales"),
+    Workspace(
+        "sales",
+        _l("Sales"),
+        "graph-up-arrow",
+        "sales.access",
+        "shell.sales",
+        (Section(_l("Customers"), "customers.index", "sales.access"),),
+    ),
     Workspace("office", _l("Office"), "megaphone", "office.access", "shell.office"),
     Workspace("finance", _l("Finance"), "calculator", "finance.access", "shell.finance"),
     Workspace("settings", _l("Settings"), "gear", "members.manage", "members.index"),

@@ -133,8 +133,12 @@ class MembersResource(MethodView):
         if "active" in args:
             stmt = stmt.where(Membership.is_active.is_(args["active"]))
         if args.get("q"):
-            like = f"%{args['q'].lower()}%"
-            stmt = stmt.where(func.lower(User.name).like(like) | func.lower(User.email).like(like))
+            # Wildcards in the query match literally (as in the search box).
+            term = args["q"].lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{term}%"
+            stmt = stmt.where(
+                func.lower(User.name).like(like, escape="\\") | func.lower(User.email).like(like, escape="\\")
+            )
         rows = list(db.session.scalars(stmt.order_by(Membership.id)))
         if args.get("role"):
             rows = [m for m in rows if args["role"] in m.roles]
@@ -207,4 +211,11 @@ class JobResult(MethodView):
         return send_file(path, mimetype=job.result_mimetype, as_attachment=True, download_name=job.result_name)
 
 
-blueprints = [me_bp, members_bp, exports_bp, jobs_bp]
+def _all_blueprints() -> list[Blueprint]:
+    # Each context keeps its own API module; the platform lists them here, in one place.
+    from crm.sales.api import blueprints as sales_blueprints
+
+    return [me_bp, members_bp, exports_bp, jobs_bp, *sales_blueprints]
+
+
+blueprints = _all_blueprints()

@@ -1,0 +1,12 @@
+"""Building SelectField choices (WTForms 3.3 deprecates raw tuples)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wtforms import SelectChoice
+
+
+def choices(pairs: Iterable[tuple[object, object]]) -> list[SelectChoice]:
+    """(value, label) pairs to SelectChoice; None becomes the empty value."""
+    return [SelectChoice("" if v is None else str(v), str(label)) for v, label in pairs]

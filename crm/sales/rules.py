@@ -1,0 +1,104 @@
+"""Pure rules about customers: identity codes, name normalisation, search keys.
+
+No database, no request: unit-tested directly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from pypinyin import Style, lazy_pinyin
+from stdnum.cn import uscc as stdnum_uscc
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+# Longest first, so 有限责任公司 is dropped whole rather than leaving 责任.
+COMPANY_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "公司")
+_BRACKETS = re.compile(r"[（()）\[\]【】［］〔〕]")
+_NON_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def fold_width(text: str) -> str:
+    """Full-width letters, digits and spaces to their ASCII forms (NFKC)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def normalise_uscc(code: str | None) -> str | None:
+    if not code:
+        return None
+    code = fold_width(code).strip().upper().replace(" ", "").replace("-", "")
+    return code or None
+
+
+def uscc_check_character(first17: str) -> str:
+    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def uscc_is_valid(code: str | None) -> bool:
+    """GB 32100-2015: 18 characters of the alphabet and a matching check character."""
+    code = normalise_uscc(code)
+    if not code or len(code) != 18 or any(ch not in USCC_ALPHABET for ch in code):
+        return False
+    ours = uscc_check_character(code[:17]) == code[17]
+    # python-stdnum implements the same standard; both must agree.
+    return ours and bool(stdnum_uscc.is_valid(code))
+
+
+def normalise_company_name(name: str) -> str:
+    """The key duplicates are found by: bracket characters dropped (their words kept, so
+    北京百川（科技）有限公司 = 北京百川科技有限公司), no legal-form suffix, no spaces, folded width."""
+    text = fold_width(name).strip().lower()
+    text = _BRACKETS.sub("", text)
+    text = _NON_WORD.sub("", text)
+    for suffix in COMPANY_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[: -len(suffix)]
+            break
+    return text
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    digits = re.sub(r"\D", "", fold_width(phone))
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits or None
+
+
+def normalise_email(email: str | None) -> str | None:
+    return fold_width(email).strip().lower() or None if email else None
+
+
+def pinyin_keys(name: str) -> tuple[str, str]:
+    """Full pinyin and initials, lower case, no separators: 北京百川 → (beijingbaichuan, bjbc)."""
+    text = fold_width(name)
+    syllables = [s.lower() for s in lazy_pinyin(text, errors="default") if s.strip()]
+    initials = [s.lower() for s in lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default") if s.strip()]
+    full = _NON_WORD.sub("", "".join(syllables))
+    short = _NON_WORD.sub("", "".join(initials))
+    return full, short
+
+
+def bigrams(text: str) -> list[str]:
+    """Character bigrams of the CJK runs (and lower-cased words) of a text, for a GIN-indexed search.
+
+    pg_trgm cannot index a two-character pattern (it has no trigram), and most Chinese
+    names are searched by two characters (百川); a stored array of bigrams can be.
+    """
+    text = fold_width(text).lower()
+    grams: list[str] = []
+    for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+", text):
+        if len(run) == 1:
+            grams.append(run)
+        else:
+            grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return sorted(set(grams))
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
