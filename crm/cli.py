@@ -164,13 +164,13 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     from flask import current_app
 
     from workers.queue import redis_connection
-    from workers.runner import TaizhangWorker
+    from workers.runner import TaizhangWorker, use_app
 
     conn = redis_connection()
     if conn is None:
         click.echo("REDIS_URL is not set: jobs run in-process, no worker needed.", err=True)
         sys.exit(1)
-    _ = current_app
+    use_app(current_app._get_current_object())  # type: ignore[attr-defined]
     TaizhangWorker(list(queues), connection=conn).work(burst=burst)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import has_request_context, request, session
 from flask_login import current_user
 
 SUPPORTED = ("zh_Hans_CN", "en")
@@ -27,8 +27,11 @@ def from_accept_language() -> str:
     return "zh_Hans_CN"
 
 
-def locale_for_request() -> str:
+def locale_for_request() -> str | None:
     """The member's saved choice, else the one picked this session, else the browser's."""
+    if not has_request_context():
+        # Jobs and commands translate too (service errors); None means the default locale.
+        return None
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED:
         return current_user.locale
     chosen = session.get("lang")

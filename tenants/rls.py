@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.orm import Session
 
 from tenants.context import current_tenant_id, current_user_id
@@ -79,6 +79,7 @@ def tenant_owned_tables() -> list[str]:
 
     names = set()
     for mapper in Base.registry.mappers:
-        if issubclass(mapper.class_, TenantScoped):
-            names.add(str(mapper.class_.__tablename__))
+        table = mapper.local_table
+        if issubclass(mapper.class_, TenantScoped) and isinstance(table, Table):
+            names.add(table.name)
     return sorted(names)

@@ -40,6 +40,23 @@ def get_app() -> Flask:
     return _app
 
 
+def use_app(app: Flask) -> None:
+    """Hand the worker an app already built (by `flask worker`), so it is not built twice."""
+    global _app
+    _app = app
+
+
+def _after_fork_in_child() -> None:
+    # RQ forks a work horse per job: pooled connections inherited from the parent must not
+    # be shared with it, so the child drops them (without closing the parent's sockets).
+    if _app is not None:
+        with _app.app_context():
+            db.engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class TaizhangWorker(Worker):
     """`rq worker --worker-class workers.runner.TaizhangWorker`: builds the app before forking."""
 
@@ -83,8 +100,6 @@ def execute(app: Flask, tenant_id: int | None, job_id: int) -> str:
     from workers.registry import JOBS
 
     with app.app_context(), tenant_context(tenant_id):
-        if os.environ.get("RQ_WORKER_FORKED"):
-            db.engine.dispose(close=False)
         record = db.session.get(JobRecord, job_id, with_for_update=db.engine.dialect.name == "postgresql")
         if record is None or record.tenant_id != tenant_id:
             raise TenantContextMissing(f"job {job_id} is not in tenant {tenant_id}")

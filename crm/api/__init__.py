@@ -6,7 +6,7 @@ from flask import Flask, g, request
 from flask_smorest import Api, abort
 
 from crm.extensions import csrf
-from tenants.context import set_request_identity
+from tenants.context import reset_request_identity, set_request_identity
 
 api = Api()
 
@@ -23,6 +23,11 @@ def _authenticate() -> None:
     if found is None:
         abort(401, message="The token is unknown, revoked, or its member is deactivated.")
     tenant, member = found
+    # A signed-in browser may already have set an identity (resolve._identify_user); undo it
+    # first, or teardown would restore that one instead of the state before the request.
+    earlier = g.pop("_tenant_tokens", None)
+    if earlier is not None:
+        reset_request_identity(earlier)
     g._tenant_tokens = set_request_identity(tenant.id, member.user_id)
     g.tenant = tenant
     g.member = member

@@ -1,0 +1,219 @@
+"""Role × route matrix: every URL rule of the app, and the status each kind of visitor gets.
+
+Read a row as: "<METHOD> <rule>: anonymous → …, owner → …, …". For POST rows the request
+carries a valid CSRF token and an empty body (or a harmless target), so what is measured is
+the permission answer: 404 for anyone outside a workspace, 403 for a missing permission
+inside one, 302 to sign-in for account pages, 401 for the API without a token.
+
+A later issue that adds a route must add its row here: test_every_route_is_in_the_matrix
+fails until it does.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import bearer, post
+
+ROLES = ("anonymous", "owner", "admin", "sales_manager", "sales", "finance")
+MEMBER_ROLES = ROLES[1:]
+
+
+def row(anonymous: int, owner: int, admin: int, sales_manager: int, sales: int, finance: int) -> dict[str, int]:
+    return dict(zip(ROLES, (anonymous, owner, admin, sales_manager, sales, finance), strict=True))
+
+
+def everyone(status: int) -> dict[str, int]:
+    return row(status, status, status, status, status, status)
+
+
+def members(status: int, anonymous: int = 404) -> dict[str, int]:
+    """Same answer for every member; anonymous gets `anonymous` (404 inside /w/<slug>/)."""
+    return row(anonymous, status, status, status, status, status)
+
+
+CONTACT = "/w/<slug>/sales/customers/<int:customer_id>/contacts/<int:contact_id>"
+
+# fmt: off
+#                                                    anon owner admin mgr sales finance
+MATRIX: dict[tuple[str, str], dict[str, int]] = {
+    # -- outside any workspace: accounts
+    ("GET", "/"):                                    row(200, 302, 302, 302, 302, 302),
+    ("GET", "/login"):                               everyone(200),
+    ("POST", "/login"):                              everyone(200),  # empty form: errors shown
+    ("POST", "/logout"):                             everyone(302),
+    ("GET", "/signup"):                              everyone(200),
+    ("POST", "/signup"):                             everyone(200),
+    ("GET", "/workspaces"):                          members(200, anonymous=302),
+    ("GET", "/password/forgot"):                     everyone(200),
+    ("POST", "/password/forgot"):                    everyone(200),
+    ("GET", "/password/reset/<token>"):              everyone(400),  # not a valid token
+    ("POST", "/password/reset/<token>"):             everyone(400),
+    ("GET", "/account/profile"):                     members(200, anonymous=302),
+    ("POST", "/account/profile"):                    members(302, anonymous=302),  # nothing changed, saved
+    ("GET", "/account/password"):                    members(200, anonymous=302),
+    ("POST", "/account/password"):                   members(200, anonymous=302),
+    ("POST", "/lang/<code>"):                        everyone(302),
+    ("GET", "/invitations/<token>"):                 everyone(200),  # members see "wrong person"
+    ("POST", "/invitations/<token>"):                everyone(200),
+    # -- the workspace shell
+    ("GET", "/w/<slug>/"):                           members(200),
+    ("GET", "/w/<slug>/sales/"):                     row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/office/"):                    members(200),
+    ("GET", "/w/<slug>/finance/"):                   row(404, 200, 200, 403, 403, 200),
+    ("GET", "/w/<slug>/search"):                     members(200),
+    # -- notifications (each member opens their own)
+    ("GET", "/w/<slug>/notifications"):              members(200),
+    ("GET", "/w/<slug>/notifications/bell"):         members(200),
+    ("POST", "/w/<slug>/notifications/read"):        members(302),
+    ("POST", "/w/<slug>/notifications/<int:note_id>/open"): members(302),
+    # -- API tokens (each member revokes their own)
+    ("GET", "/w/<slug>/account/tokens"):             members(200),
+    ("POST", "/w/<slug>/account/tokens"):            members(200),  # empty name: errors shown
+    ("POST", "/w/<slug>/account/tokens/<int:token_id>/revoke"): members(302),
+    # -- jobs (the owner's finished export)
+    ("GET", "/w/<slug>/jobs/<int:job_id>"):          row(404, 200, 200, 403, 403, 403),
+    ("GET", "/w/<slug>/jobs/<int:job_id>/download"): row(404, 200, 200, 403, 403, 403),
+    # -- settings → members (target: the sales rep)
+    ("GET", "/w/<slug>/settings/members"):           row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/members/invite"):   row(404, 400, 400, 403, 403, 403),
+    ("GET", "/w/<slug>/settings/members/<int:member_id>/edit"):  row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/members/<int:member_id>/edit"): row(404, 400, 400, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/members/<int:member_id>/deactivate"): row(404, 302, 302, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/members/<int:member_id>/reactivate"): row(404, 302, 302, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/members/<int:member_id>/transfer-ownership"): row(404, 302, 403, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/members/invitations/<int:invitation_id>/revoke"): row(404, 302, 302, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/members/export"):   row(404, 302, 302, 302, 403, 302),
+    # -- sales → customers (target: the sales rep's customer and its contact; finance has no
+    #    Sales workspace; merging is for owners and admins)
+    ("GET", "/w/<slug>/sales/customers"):            row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/customers/new"):        row(404, 200, 200, 200, 200, 403),
+    ("POST", "/w/<slug>/sales/customers/new"):       row(404, 400, 400, 400, 400, 403),  # no name
+    ("GET", "/w/<slug>/sales/customers/<int:customer_id>"):      row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/customers/<int:customer_id>/edit"): row(404, 200, 200, 200, 200, 403),
+    ("POST", "/w/<slug>/sales/customers/<int:customer_id>/edit"): row(404, 302, 302, 302, 302, 403),  # unchanged
+    ("POST", "/w/<slug>/sales/customers/<int:customer_id>/archive"): row(404, 302, 302, 302, 302, 403),
+    ("GET", "/w/<slug>/sales/customers/<int:customer_id>/contacts/new"):  row(404, 200, 200, 200, 200, 403),
+    ("POST", "/w/<slug>/sales/customers/<int:customer_id>/contacts/new"): row(404, 400, 400, 400, 400, 403),
+    ("GET", CONTACT + "/edit"):                      row(404, 200, 200, 200, 200, 403),
+    ("POST", CONTACT + "/edit"):                     row(404, 302, 302, 302, 302, 403),  # unchanged
+    ("POST", CONTACT + "/delete"):                   row(404, 302, 302, 302, 302, 403),
+    ("GET", "/w/<slug>/sales/customers/merge"):      row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/sales/customers/merge"):     row(404, 400, 400, 403, 403, 403),  # nothing chosen
+    # -- /api/v1 (bearer token of each member; anonymous sends none)
+    ("GET", "/api/v1/openapi.json"):                 everyone(200),
+    ("GET", "/api/v1/me"):                           members(200, anonymous=401),
+    ("GET", "/api/v1/members"):                      members(200, anonymous=401),
+    ("POST", "/api/v1/exports"):                     row(401, 422, 422, 422, 403, 422),  # empty body
+    ("GET", "/api/v1/jobs/<int:job_id>"):            row(401, 200, 200, 403, 403, 403),
+    ("GET", "/api/v1/jobs/<int:job_id>/result"):     row(401, 200, 200, 403, 403, 403),
+    ("GET", "/api/v1/customers"):                    row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/customers"):                   row(401, 422, 422, 422, 422, 403),  # empty body
+    ("GET", "/api/v1/customers/<int:customer_id>"):  row(401, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/customers/<int:customer_id>"): row(401, 200, 200, 200, 200, 403),  # empty patch
+    ("DELETE", "/api/v1/customers/<int:customer_id>"): row(401, 204, 204, 204, 204, 403),  # archives
+    ("GET", "/api/v1/customers/<int:customer_id>/contacts"):  row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/customers/<int:customer_id>/contacts"): row(401, 422, 422, 422, 422, 403),
+    ("GET", "/api/v1/contacts/<int:contact_id>"):    row(401, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/contacts/<int:contact_id>"):  row(401, 200, 200, 200, 200, 403),
+    ("DELETE", "/api/v1/contacts/<int:contact_id>"): row(401, 204, 204, 204, 204, 403),
+}
+# fmt: on
+
+# Rules the matrix does not cover, and why.
+NOT_IN_MATRIX = {
+    "/static/<path:filename>": "the app's own static files, public",
+    "/bootstrap/static/<path:filename>": "Bootstrap-Flask's vendored assets, public",
+}
+
+# Values for URL variables; a callable gets (world, role).
+PARAMS = {
+    "slug": lambda w, role: w.tenants["a"].slug,
+    "member_id": lambda w, role: w.tenants["a"]["sales"].id,
+    "job_id": lambda w, role: w.job_id["a"],
+    "invitation_id": lambda w, role: w.invitation_id["a"],
+    "note_id": lambda w, role: w.note_ids[("a", "owner" if role == "anonymous" else role)],
+    "token_id": lambda w, role: w.token_ids[("a", "owner" if role == "anonymous" else role)],
+    "token": lambda w, role: w.invitation_token["a"],
+    "code": lambda w, role: "en",
+    "customer_id": lambda w, role: w.customer_id["a"],
+    "contact_id": lambda w, role: w.contact_id["a"],
+}
+RULE_PARAMS = {
+    "/password/reset/<token>": {"token": lambda w, role: "not-a-valid-token"},
+}
+
+
+def route_methods(app) -> set[tuple[str, str]]:
+    out = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule in NOT_IN_MATRIX:
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            out.add((method, rule.rule))
+    return out
+
+
+def build_url(app, rule_str: str, world, role: str) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.rule == rule_str)
+    values = {}
+    for arg in rule.arguments:
+        fn = RULE_PARAMS.get(rule_str, {}).get(arg) or PARAMS[arg]
+        values[arg] = fn(world, role)
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+def send(client, method: str, url: str, token: str | None):
+    if url.startswith("/api/"):
+        headers = bearer(token) if token else {}
+        if method in ("GET", "DELETE"):
+            return client.open(url, method=method, headers=headers)
+        return client.open(url, method=method, json={}, headers=headers)
+    if method == "GET":
+        return client.get(url)
+    return post(client, url)
+
+
+def test_every_route_is_in_the_matrix(app):
+    served = route_methods(app)
+    missing = sorted(served - set(MATRIX))
+    stale = sorted(set(MATRIX) - served)
+    assert not missing, f"routes missing from MATRIX in tests/test_route_matrix.py: {missing}"
+    assert not stale, f"MATRIX lists routes the app does not serve: {stale}"
+    for key, statuses in MATRIX.items():
+        assert set(statuses) == set(ROLES), key
+
+
+def test_every_variable_has_a_value(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule in NOT_IN_MATRIX:
+            continue
+        for arg in rule.arguments:
+            assert arg in PARAMS or arg in RULE_PARAMS.get(rule.rule, {}), f"no test value for <{arg}> in {rule.rule}"
+
+
+CASES = [(method, rule, role) for (method, rule), statuses in MATRIX.items() for role in ROLES]
+
+
+@pytest.mark.parametrize(("method", "rule", "role"), CASES, ids=[f"{m} {r} [{role}]" for m, r, role in CASES])
+def test_route_matrix(app, world_a, client_as, method, rule, role):
+    world = world_a
+    expected = MATRIX[(method, rule)][role]
+    if role == "anonymous":
+        client, token = app.test_client(), None
+    else:
+        member = world.tenants["a"][role]
+        client = client_as(member)
+        token = world.tokens[("a", role)]
+    url = build_url(app, rule, world, role)
+    r = send(client, method, url, token)
+    assert r.status_code == expected, (
+        f"{method} {url} as {role}: expected {expected}, got {r.status_code}\n{r.get_data(as_text=True)[:600]}"
+    )
+    if expected == 302 and rule.startswith(("/account/", "/workspaces")) and role == "anonymous":
+        assert "/login" in r.headers["Location"]
+    if url.startswith("/api/") and expected >= 400:
+        assert r.is_json, "API errors answer JSON"
