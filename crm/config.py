@@ -46,6 +46,7 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
 
+    PERMANENT_SESSION_LIFETIME = 30 * 86400  # "keep me signed in"; the server record expires too
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -119,3 +119,19 @@ class Invitation(TenantScoped, Timestamps, Model):
         if self.expires_at <= utcnow():
             return "expired"
         return "pending"
+
+
+class UserSession(Model):
+    """One signed-in browser. The cookie carries only the id's secret; signing out revokes the
+    row, so a copied cookie stops working too (a signed cookie alone cannot be taken back)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    user_agent: Mapped[str | None] = mapped_column(String(255))

@@ -232,6 +232,29 @@ def test_sign_out_drops_the_session(client, tenant_a):
     assert client.get("/workspaces").status_code == 302
 
 
+def test_a_cookie_copied_before_sign_out_no_longer_works(app, client, tenant_a):
+    login(client, tenant_a["owner"].email)
+    stolen = _session_cookie(client)
+    logout(client)
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    assert thief.get(f"/w/{tenant_a.slug}/").status_code == 404
+    assert thief.get("/workspaces").status_code == 302
+
+
+def test_keep_me_signed_in_makes_a_lasting_cookie_and_a_short_one_otherwise(app, tenant_a):
+    short, lasting = app.test_client(), app.test_client()
+    login(short, tenant_a["owner"].email)
+    r = post(lasting, "/login", {"email": tenant_a["owner"].email, "password": PASSWORD, "remember": "y"})
+    assert r.status_code == 302
+
+    def expiry(c):
+        return c.get_cookie("session").expires
+
+    assert expiry(short) is None  # a browser-session cookie
+    assert expiry(lasting) is not None
+
+
 def test_logout_needs_csrf(client, tenant_a):
     login(client, tenant_a["owner"].email)
     assert client.post("/logout").status_code == 400

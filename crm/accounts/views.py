@@ -26,6 +26,7 @@ from crm.extensions import limiter, login_manager
 from crm.i18n import SUPPORTED
 from crm.mail import send_mail
 from crm.urls import after_response, safe_next
+from tenants import sessions
 from tenants.context import tenant_context
 from tenants.identity import create_user, normalise_email, user_by_email
 from tenants.models import Tenant, User
@@ -55,6 +56,8 @@ def load_user(session_id: str) -> User | None:
     user = db.session.get(User, uid)
     if user is None or user.session_epoch != epoch:
         return None  # the password changed since this session began
+    if not sessions.is_live(user, session.get("sid")):
+        return None  # signed out (or expired) on the server: a copied cookie is dead too
     return user
 
 
@@ -68,10 +71,15 @@ login_manager.localize_callback = lambda msg: _login_message()
 def _start_session(user: User, remember: bool = False) -> None:
     """A fresh session at every sign-in, so a planted cookie is never promoted."""
     lang = session.get("lang")
+    sessions.close_session(session.get("sid"))
     session.clear()
     if lang:
         session["lang"] = lang
-    login_user(user, remember=remember)
+    session["sid"] = sessions.open_session(user, remember, request.headers.get("User-Agent"))
+    # "Keep me signed in" lengthens this cookie and its server record; there is no separate
+    # remember-me cookie, because one could not be revoked at sign-out.
+    session.permanent = remember
+    login_user(user)
 
 
 def _home_for(user: User) -> str:
@@ -111,6 +119,8 @@ def login() -> Response | str:
 
 @bp.post("/logout")
 def logout() -> Response:
+    sessions.close_session(session.get("sid"))
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -183,6 +193,7 @@ def reset_password(token: str) -> Response | str:
     form = ResetForm()
     if form.validate_on_submit():
         services.reset_password(user, form.password.data)
+        sessions.close_all_sessions(user)
         _start_session(user)
         db.session.commit()
         flash(_("Your password has been changed."), "success")
@@ -215,7 +226,8 @@ def change_password() -> Response | str:
     if form.validate_on_submit():
         if services.change_password(current_user, form.current.data, form.password.data):
             user = current_user._get_current_object()  # type: ignore[attr-defined]
-            _start_session(user)  # other sessions end: their epoch is stale now
+            sessions.close_all_sessions(user)
+            _start_session(user)  # other sessions end: revoked, and their epoch is stale
             db.session.commit()
             flash(_("Password changed. Other devices have been signed out."), "success")
             return redirect(url_for("accounts.profile"))
