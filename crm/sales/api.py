@@ -67,14 +67,22 @@ class CustomerSchema(Schema):
     confirm_duplicates = fields.Boolean(load_only=True, load_default=False)
 
 
-class CustomerPatchSchema(CustomerSchema):
-    class Meta:
-        partial = True
+class _Partial:
+    """PATCH: every field optional, and a field not sent is left alone — marshmallow skips
+    load_default for missing fields only when loading with partial=True (a Meta option of
+    that name does not exist, so status/locked/is_primary were reset to their defaults)."""
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
 
 
-class ContactPatchSchema(ContactSchema):
-    class Meta:
-        partial = True
+class CustomerPatchSchema(_Partial, CustomerSchema):
+    pass
+
+
+class ContactPatchSchema(_Partial, ContactSchema):
+    pass
 
 
 class CustomerQueryArgs(Schema):

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select, union
+from sqlalchemy.orm import joinedload, selectinload
 
 from crm.audit.services import record
 from crm.db import db, utcnow
@@ -88,7 +89,9 @@ def _validate(actor: Membership, values: dict[str, Any], override: str | None, c
             )
     if values.get("email") and "@" not in values["email"]:
         errors["email"] = _("Not an e-mail address.")
-    if "owner_id" in values and values["owner_id"] is not None:
+    # The owner is checked when it is set or changed; an unchanged owner stays valid even when
+    # outside the actor's scope (a collaborator with edit access saves the other rep's customer).
+    if "owner_id" in values and values["owner_id"] is not None and (current is None or values["owner_id"] != current.owner_id):
         owner = db.session.scalars(
             select(Membership).where(Membership.id == values["owner_id"], Membership.is_active.is_(True))
         ).one_or_none()
@@ -109,6 +112,8 @@ def find_duplicates(actor: Membership, values: dict[str, Any], exclude_id: int |
     phone = rules.normalise_phone(values.get("phone"))
     email = rules.normalise_email(values.get("email"))
     if uscc:
+        # Archived customers too: the credit code is unique per workspace whatever the state,
+        # so missing one here would end in an IntegrityError instead of a clear refusal.
         conds.append(Customer.uscc == uscc)
     if name_norm:
         conds.append(Customer.name_normalized == name_norm)
@@ -118,7 +123,8 @@ def find_duplicates(actor: Membership, values: dict[str, Any], exclude_id: int |
         conds.append(Customer.email == email)
     if not conds:
         return []
-    stmt = select(Customer).where(or_(*conds), Customer.archived_at.is_(None))
+    live = Customer.archived_at.is_(None)
+    stmt = select(Customer).where(or_(*conds), or_(live, Customer.uscc == uscc) if uscc else live)
     if exclude_id is not None:
         stmt = stmt.where(Customer.id != exclude_id)
     found: list[Duplicate] = []
@@ -345,7 +351,7 @@ def sort_value(c: Customer, sort: str) -> Any:
 
 
 def list_customers(actor: Membership, query: CustomerQuery) -> list[Customer]:
-    """One page, newest first (or by name / last follow-up), with keyset pagination."""
+    """One page, newest first (or by name A→Z / latest follow-up first), with keyset pagination."""
     stmt = select(Customer).where(Customer.archived_at.is_(None), customer_filter(actor))
     if query.q:
         stmt = stmt.where(search_condition(query.q, db.session.get_bind().dialect.name))
@@ -365,10 +371,18 @@ def list_customers(actor: Membership, query: CustomerQuery) -> list[Customer]:
         cutoff = utcnow() - timedelta(days=query.idle_days)
         stmt = stmt.where(or_(Customer.last_followup_at.is_(None), Customer.last_followup_at < cutoff))
     col = sort_column(query.sort)
+    # Names read A→Z; dates newest first. The keyset cursor follows the same direction.
+    ascending = query.sort == "name"
     if query.after is not None:
         value, last_id = query.after
-        stmt = stmt.where(or_(col < value, and_(col == value, Customer.id < last_id)))
-    stmt = stmt.order_by(col.desc(), Customer.id.desc()).limit(query.limit)
+        if ascending:
+            stmt = stmt.where(or_(col > value, and_(col == value, Customer.id > last_id)))
+        else:
+            stmt = stmt.where(or_(col < value, and_(col == value, Customer.id < last_id)))
+    order = (col.asc(), Customer.id.asc()) if ascending else (col.desc(), Customer.id.desc())
+    stmt = stmt.order_by(*order).limit(query.limit)
+    # What every list shows (owner's name, tags), loaded with the page: constant statements.
+    stmt = stmt.options(joinedload(Customer.owner), selectinload(Customer.tags))
     return list(db.session.scalars(stmt))
 
 
@@ -403,7 +417,8 @@ def save_contact(actor: Membership, c: Customer, values: dict[str, Any], contact
     clean = {k: (v.strip() or None if isinstance(v, str) else v) for k, v in values.items() if k in CONTACT_FIELDS}
     if not clean.get("name", contact.name if contact else None):
         raise InvalidInput({"name": _("A contact needs a name.")})
-    clean["reports_to_id"] = _check_contact_boss(c, contact, clean.get("reports_to_id"))
+    if "reports_to_id" in clean:  # a partial update (API PATCH) without it keeps the boss
+        clean["reports_to_id"] = _check_contact_boss(c, contact, clean["reports_to_id"])
     creating = contact is None
     if contact is None:
         contact = Contact(customer_id=c.id)
@@ -449,3 +464,25 @@ def org_chart(c: Customer) -> list[tuple[Contact, int]]:
 
     walk(None, 0)
     return out
+
+
+def dashboard_summary(actor: Membership) -> dict[str, Any]:
+    """Counts for the sales dashboard, in the member's scope: two grouped queries."""
+    base = and_(Customer.archived_at.is_(None), customer_filter(actor))
+    by_status = dict(
+        db.session.execute(select(Customer.status, func.count(Customer.id)).where(base).group_by(Customer.status)).all()
+    )
+    by_level = dict(
+        db.session.execute(select(Customer.level, func.count(Customer.id)).where(base).group_by(Customer.level)).all()
+    )
+    mine = db.session.scalar(select(func.count(Customer.id)).where(base, Customer.owner_id == actor.id)) or 0
+    pool = db.session.scalar(select(func.count(Customer.id)).where(base, Customer.owner_id.is_(None))) or 0
+    recent = list(db.session.scalars(select(Customer).where(base).order_by(Customer.created_at.desc(), Customer.id.desc()).limit(6)))
+    return {
+        "total": sum(by_status.values()),
+        "mine": mine,
+        "pool": pool,
+        "by_status": by_status,
+        "by_level": {k or "—": v for k, v in sorted(by_level.items(), key=lambda kv: kv[0] or "Z")},
+        "recent": recent,
+    }

@@ -28,7 +28,7 @@ bp = Blueprint("customers", __name__, url_prefix="/w/<slug>/sales/customers")
 
 def _visible_customer(customer_id: int) -> Customer:
     c = get_or_404(Customer, customer_id)
-    if not can_read(g.member, c):
+    if c.archived_at is not None or not can_read(g.member, c):
         abort(404)  # out of scope reads like a foreign id: nothing is disclosed
     return c
 
@@ -71,7 +71,7 @@ def _query_from_args() -> services.CustomerQuery:
 
     return services.CustomerQuery(
         q=(a.get("q") or "").strip()[:100] or None,
-        owner_id=_int("owner"),
+        owner_id=None if a.get("owner") == "pool" else _int("owner"),  # the filter's "Public pool" option
         pool=a.get("owner") == "pool",
         level=a.get("level") or None,
         province=a.get("province") or None,
@@ -163,7 +163,12 @@ def edit(customer_id: int):
     if not can_edit(g.member, c):
         abort(403)
     form = CustomerForm(obj=c)
-    form.owner_id.choices = choices(_owner_choices())
+    owners = _owner_choices()
+    if c.owner is not None and all(mid != c.owner_id for mid, _label in owners):
+        # The current owner may be outside the editor's scope (a collaborator with edit
+        # access) or deactivated: keeping them must stay a valid choice.
+        owners.append((c.owner_id, c.owner.user.name))
+    form.owner_id.choices = choices(owners)
     if request.method == "GET":
         form.tags.data = ", ".join(c.tag_names)
     return _save(form, c)

@@ -71,7 +71,17 @@ def _workspace(key: str):
 @bp.get("/sales/")
 @require("sales.access")
 def sales():
-    return _workspace("sales")
+    from crm.sales.forms import STATUS_LABELS
+    from crm.sales.services import dashboard_summary
+
+    summary = dashboard_summary(g.member)
+    chart = {
+        "labels": [str(label) for label in STATUS_LABELS.values()],
+        "data": [summary["by_status"].get(key, 0) for key in STATUS_LABELS],
+    }
+    return render_template(
+        "shell/sales.html", summary=summary, scope=scope_of(g.member.roles), people=_people_in_scope(), chart=chart
+    )
 
 
 @bp.get("/office/")
