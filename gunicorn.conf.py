@@ -37,5 +37,6 @@ def post_fork(server, worker):  # type: ignore[no-untyped-def]
         for engine in db.engines.values():
             engine.dispose(close=False)
 
+
 # gunicorn ≥ 25.1 opens a control socket under ~/.gunicorn; a stateless web tier needs none.
 control_socket_disable = True

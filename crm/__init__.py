@@ -163,7 +163,9 @@ def _register_errors(app: Flask) -> None:
     def csrf_error(err: CSRFError):
         if _wants_json():
             return jsonify({"code": 400, "status": "Bad Request", "message": err.description}), 400
-        return render_template("errors/error.html", code=400, message=_("Your form expired. Please reload the page and try again.")), 400
+        return render_template(
+            "errors/error.html", code=400, message=_("Your form expired. Please reload the page and try again.")
+        ), 400
 
     from roles.checks import PermissionDenied
 

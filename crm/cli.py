@@ -67,7 +67,9 @@ def workspace_create(name: str, slug: str, owner_email: str, owner_password: str
     click.echo(f"created workspace {tenant.slug} (id {tenant.id}) owned by {owner.email}")
 
 
-def add_member(tenant: Tenant, email: str, password: str | None, roles: list[str], reports_to: str | None, name: str | None = None) -> Membership:
+def add_member(
+    tenant: Tenant, email: str, password: str | None, roles: list[str], reports_to: str | None, name: str | None = None
+) -> Membership:
     bad = unknown_roles(roles)
     if bad or not roles:
         raise click.ClickException(f"unknown roles: {', '.join(bad) or '(none given)'}")
@@ -82,7 +84,10 @@ def add_member(tenant: Tenant, email: str, password: str | None, roles: list[str
             member.is_active = True
         if reports_to:
             boss_user = user_by_email(reports_to)
-            boss = boss_user and db.session.scalars(select(Membership).where(Membership.user_id == boss_user.id)).one_or_none()
+            boss = (
+                boss_user
+                and db.session.scalars(select(Membership).where(Membership.user_id == boss_user.id)).one_or_none()
+            )
             if boss is None:
                 raise click.ClickException(f"{reports_to} is not a member of {tenant.slug}")
             member.reports_to_id = boss.id
@@ -97,11 +102,20 @@ def add_member(tenant: Tenant, email: str, password: str | None, roles: list[str
 @click.option("--name", default=None)
 @click.option("--roles", required=True, help="comma-separated: owner,admin,sales_manager,sales,finance")
 @click.option("--reports-to", default=None, help="e-mail of the member's manager")
-def member_add(slug: str, email: str, password: str | None, name: str | None, roles: str, reports_to: str | None) -> None:
+def member_add(
+    slug: str, email: str, password: str | None, name: str | None, roles: str, reports_to: str | None
+) -> None:
     """Add (or update) a member of a workspace."""
     tenant = _tenant(slug)
     try:
-        member = add_member(tenant, normalise_email(email), password, [r.strip() for r in roles.split(",") if r.strip()], reports_to, name)
+        member = add_member(
+            tenant,
+            normalise_email(email),
+            password,
+            [r.strip() for r in roles.split(",") if r.strip()],
+            reports_to,
+            name,
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc) or "password must be at least 12 characters") from exc
     # Read before the commit expires it: outside its tenant, row-level security hides the row.

@@ -16,15 +16,15 @@ target_db = current_app.extensions["migrate"].db
 
 
 def _url() -> str:
-    return current_app.config.get("MIGRATION_DATABASE_URL") or target_db.engine.url.render_as_string(hide_password=False)
+    return current_app.config.get("MIGRATION_DATABASE_URL") or target_db.engine.url.render_as_string(
+        hide_password=False
+    )
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001
+def include_object(obj, name, type_, reflected, compare_to):
     """Skip objects declared for another dialect only (e.g. PostgreSQL GIN indexes on SQLite)."""
     ddl_if = getattr(obj, "_ddl_if", None)
-    if ddl_if is not None and ddl_if.dialect and ddl_if.dialect != context.get_context().dialect.name:
-        return False
-    return True
+    return not (ddl_if is not None and ddl_if.dialect and ddl_if.dialect != context.get_context().dialect.name)
 
 
 def run_migrations_offline() -> None:

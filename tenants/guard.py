@@ -57,9 +57,7 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
                 raise TenantContextMissing(f"cannot write {type(obj).__name__} with no tenant in context")
             obj.tenant_id = tid
         elif obj.tenant_id != tid and not (unscoped and tid is None):
-            raise CrossTenantWrite(
-                f"{type(obj).__name__} belongs to tenant {obj.tenant_id}, current tenant is {tid}"
-            )
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to tenant {obj.tenant_id}, current tenant is {tid}")
 
 
 def install() -> None:

@@ -43,7 +43,7 @@ def grant_app_role(op: Any) -> None:
     """The app role may read and write rows but owns nothing, so RLS is forced on it."""
     if not is_postgres(op):
         return
-    role = app_role()
+    role = app_role()  # validated as a plain identifier: interpolating it is safe
     op.execute(
         f"""
         DO $$ BEGIN

@@ -24,9 +24,7 @@ class TenantScoped:
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:
-        return mapped_column(
-            Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        return mapped_column(Integer, ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True)
 
 
 class User(UserMixin, Timestamps, Model):

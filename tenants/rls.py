@@ -18,9 +18,7 @@ from tenants.context import current_tenant_id, current_user_id
 TENANT_SETTING = "app.tenant_id"
 USER_SETTING = "app.user_id"
 
-_SET = text(
-    "SELECT set_config('app.tenant_id', :tid, true), set_config('app.user_id', :uid, true)"
-)
+_SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.user_id', :uid, true)")
 
 
 def _apply(connection: Any) -> None:

@@ -56,13 +56,17 @@ class ForgotForm(FlaskForm):
 
 class ResetForm(FlaskForm):
     password = _new_password(_l("New password"))
-    confirm = PasswordField(_l("Repeat the new password"), validators=[EqualTo("password", message=_l("The passwords differ."))])
+    confirm = PasswordField(
+        _l("Repeat the new password"), validators=[EqualTo("password", message=_l("The passwords differ."))]
+    )
 
 
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = _new_password(_l("New password"))
-    confirm = PasswordField(_l("Repeat the new password"), validators=[EqualTo("password", message=_l("The passwords differ."))])
+    confirm = PasswordField(
+        _l("Repeat the new password"), validators=[EqualTo("password", message=_l("The passwords differ."))]
+    )
 
 
 TIMEZONES = [
@@ -83,7 +87,11 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     locale = SelectField(
         _l("Language"),
-        choices=[SelectChoice("", _l("Follow my browser")), SelectChoice("zh_Hans_CN", "简体中文"), SelectChoice("en", "English")],
+        choices=[
+            SelectChoice("", _l("Follow my browser")),
+            SelectChoice("zh_Hans_CN", "简体中文"),
+            SelectChoice("en", "English"),
+        ],
         validators=[Optional()],
     )
     timezone = SelectField(_l("Time zone"), choices=TIMEZONES)

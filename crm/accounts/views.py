@@ -139,7 +139,9 @@ def signup() -> Response | str:
                 owner = current_user if signed_in else create_user(form.email.data, form.name.data, form.password.data)
                 tenant, member = create_workspace(form.company.data, form.slug.data, owner)
             except SlugInvalid:
-                form.slug.errors = [_("Use 3–40 lower-case letters, digits and single hyphens; some words are reserved.")]
+                form.slug.errors = [
+                    _("Use 3–40 lower-case letters, digits and single hyphens; some words are reserved.")
+                ]
             except SlugTaken:
                 form.slug.errors = [_("This address is taken. Try another.")]
             else:
@@ -274,7 +276,13 @@ def invitation(token: str) -> Response | str:
             if user is not None:
                 with tenant_context(tenant, user_id=user.id):
                     member = accept_invitation(inv, user)
-                    record("member.joined", member, actor=member, summary=inv.email, changes={"roles": {"before": None, "after": inv.roles}})
+                    record(
+                        "member.joined",
+                        member,
+                        actor=member,
+                        summary=inv.email,
+                        changes={"roles": {"before": None, "after": inv.roles}},
+                    )
                 if not current_user.is_authenticated:
                     _start_session(user)
                 db.session.commit()

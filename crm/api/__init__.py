@@ -10,7 +10,9 @@ from tenants.context import reset_request_identity, set_request_identity
 
 api = Api()
 
-BEARER = {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "A token created under Settings → API tokens."}}
+BEARER = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A token created under Settings → API tokens."}
+}
 
 
 def _authenticate() -> None:
@@ -39,7 +41,9 @@ def init_api(app: Flask) -> None:
         {
             "components": {"securitySchemes": BEARER},
             "security": [{"bearerAuth": []}],
-            "info": {"description": "Every object the Taizhang UI manages, with the same permissions and tenant rules."},
+            "info": {
+                "description": "Every object the Taizhang UI manages, with the same permissions and tenant rules."
+            },
         }
     )
     api.init_app(app)

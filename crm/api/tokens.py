@@ -25,7 +25,12 @@ def create_token(member: Membership, name: str) -> tuple[ApiToken, str]:
     secret = secrets.token_urlsafe(32)
     # The tenant id rides in the token so it is looked up inside its own tenant only.
     plain = f"{PREFIX}_{member.tenant_id}_{secret}"
-    token = ApiToken(member_id=member.id, name=name.strip()[:100] or "API", prefix=plain[: len(PREFIX) + 6 + len(str(member.tenant_id))], token_hash=_hash(plain))
+    token = ApiToken(
+        member_id=member.id,
+        name=name.strip()[:100] or "API",
+        prefix=plain[: len(PREFIX) + 6 + len(str(member.tenant_id))],
+        token_hash=_hash(plain),
+    )
     db.session.add(token)
     db.session.flush()
     record("api_token.created", token, actor=member, summary=token.name)
@@ -39,9 +44,7 @@ def revoke_token(actor: Membership, token: ApiToken) -> None:
 
 def tokens_of(member: Membership) -> list[ApiToken]:
     return list(
-        db.session.scalars(
-            select(ApiToken).where(ApiToken.member_id == member.id).order_by(ApiToken.created_at.desc())
-        )
+        db.session.scalars(select(ApiToken).where(ApiToken.member_id == member.id).order_by(ApiToken.created_at.desc()))
     )
 
 

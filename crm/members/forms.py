@@ -19,7 +19,9 @@ def role_choices() -> list[SelectChoice]:
 
 class _MemberFields(FlaskForm):
     roles = CheckboxesField(_l("Roles"), validators=[DataRequired(message=_l("Choose at least one role."))])
-    reports_to = SelectField(_l("Reports to"), coerce=lambda v: int(v) if v not in (None, "", "None") else None, validators=[Optional()])
+    reports_to = SelectField(
+        _l("Reports to"), coerce=lambda v: int(v) if v not in (None, "", "None") else None, validators=[Optional()]
+    )
 
     def set_choices(self, managers: list[tuple[int, str]]) -> None:
         self.roles.choices = role_choices()

@@ -120,7 +120,9 @@ def revoke_invitation(actor: Membership, inv: Invitation) -> None:
     record("invitation.revoked", inv, actor=actor, summary=inv.email)
 
 
-def update_member(actor: Membership, member: Membership, roles: list[str], reports_to_id: int | None, title: str | None) -> None:
+def update_member(
+    actor: Membership, member: Membership, roles: list[str], reports_to_id: int | None, title: str | None
+) -> None:
     ensure(actor, "members.manage")
     roles = _check_roles(roles, actor)
     if member.has_role("owner") and "owner" not in roles:

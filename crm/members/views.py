@@ -22,7 +22,9 @@ def _manager_choices(exclude: int | None = None) -> list[tuple[int, str]]:
     return [(m.id, m.user.name) for m in services.list_members(include_inactive=False) if m.id != exclude]
 
 
-def _render_index(invite_form: InviteForm | None = None, sent: services.InvitationSent | None = None, status: int = 200):
+def _render_index(
+    invite_form: InviteForm | None = None, sent: services.InvitationSent | None = None, status: int = 200
+):
     form = invite_form or InviteForm()
     if invite_form is None:
         form.set_choices(_manager_choices())
@@ -106,7 +108,9 @@ def _member_action(member_id: int, fn, done_message: str) -> Response:
 @bp.post("/<int:member_id>/deactivate")
 @require("members.manage")
 def deactivate(member_id: int) -> Response:
-    return _member_action(member_id, lambda m: services.set_active(g.member, m, False), _("%(name)s can no longer sign in here."))
+    return _member_action(
+        member_id, lambda m: services.set_active(g.member, m, False), _("%(name)s can no longer sign in here.")
+    )
 
 
 @bp.post("/<int:member_id>/reactivate")
@@ -119,7 +123,9 @@ def reactivate(member_id: int) -> Response:
 @require("ownership.transfer")
 def transfer(member_id: int) -> Response:
     return _member_action(
-        member_id, lambda m: services.transfer_ownership(g.member, m), _("%(name)s is now an owner; you stay an administrator.")
+        member_id,
+        lambda m: services.transfer_ownership(g.member, m),
+        _("%(name)s is now an owner; you stay an administrator."),
     )
 
 
@@ -149,6 +155,8 @@ def export():
         job = submit("members_export", g.member, {"format": form.format.data, "locale": str(get_locale())})
     except JobsUnavailable:
         db.session.rollback()
-        flash(_("The job service is unavailable right now, so nothing was started. Please try again shortly."), "danger")
+        flash(
+            _("The job service is unavailable right now, so nothing was started. Please try again shortly."), "danger"
+        )
         return redirect(request.referrer or url_for("shell.home"))
     return redirect(url_for("jobs.show", job_id=job.id))

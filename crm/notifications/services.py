@@ -28,11 +28,14 @@ def notify(
 
 
 def unread_count(member: Membership) -> int:
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.recipient_id == member.id, Notification.read_at.is_(None)
+    return (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.recipient_id == member.id, Notification.read_at.is_(None)
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def recent(member: Membership, limit: int = 20) -> list[Notification]:
@@ -47,9 +50,7 @@ def recent(member: Membership, limit: int = 20) -> list[Notification]:
 
 
 def mark_read(member: Membership, note_id: int | None = None) -> int:
-    stmt = update(Notification).where(
-        Notification.recipient_id == member.id, Notification.read_at.is_(None)
-    )
+    stmt = update(Notification).where(Notification.recipient_id == member.id, Notification.read_at.is_(None))
     if note_id is not None:
         stmt = stmt.where(Notification.id == note_id)
     result = db.session.execute(stmt.values(read_at=utcnow()))

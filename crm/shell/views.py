@@ -38,9 +38,13 @@ def home():
             select(JobRecord).where(JobRecord.requested_by_id == g.member.id).order_by(JobRecord.id.desc()).limit(5)
         )
     )
-    activity = [] if not can(g.member, "audit.view") else list(
-        db.session.scalars(
-            select(AuditEntry).options(joinedload(AuditEntry.user)).order_by(AuditEntry.id.desc()).limit(8)
+    activity = (
+        []
+        if not can(g.member, "audit.view")
+        else list(
+            db.session.scalars(
+                select(AuditEntry).options(joinedload(AuditEntry.user)).order_by(AuditEntry.id.desc()).limit(8)
+            )
         )
     )
     return render_template(
