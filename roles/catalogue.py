@@ -71,7 +71,7 @@ ROLES: dict[str, Role] = {
         Role(
             "sales_manager",
             _l("Sales manager"),
-            _l("Sales for the whole team that reports to them."),
+            _l("Sales of everyone who reports to them."),
             frozenset(_EVERYONE | {"sales.access", "members.export", "customers.assign"}),
             Scope.TEAM,
             30,

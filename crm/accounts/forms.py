@@ -36,7 +36,7 @@ class SignupForm(FlaskForm):
             Length(min=3, max=40),
             Regexp(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", message=_l("Lower-case letters, digits and hyphens.")),
         ],
-        description=_l("Your workspace will live at /w/<address>/."),
+        description=_l("Your workspace will live at /w/your-address/."),
     )
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=100)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
@@ -30,7 +31,7 @@ def _int_or_none(v: object) -> int | None:
 
 
 class CustomerForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Customer name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[Optional(), Length(max=100)])
     uscc = StringField(
         _l("Unified social credit code"),
@@ -49,7 +50,7 @@ class CustomerForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
     website = StringField(_l("Website"), validators=[Optional(), Length(max=255)])
-    owner_id = SelectField(_l("Owner"), coerce=_int_or_none, validators=[Optional()])
+    owner_id = SelectField(lazy_pgettext("customer", "Owner"), coerce=_int_or_none, validators=[Optional()])
     status = SelectField(_l("Status"), choices=status_choices, validators=[DataRequired()])
     tags = StringField(_l("Tags"), validators=[Optional(), Length(max=400)], description=_l("Separate tags with commas."))
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
@@ -71,5 +72,5 @@ class ContactForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    keep_id = SelectField(_l("Keep"), coerce=_int_or_none, validators=[DataRequired()])
-    drop_id = SelectField(_l("Merge into it and archive"), coerce=_int_or_none, validators=[DataRequired()])
+    keep_id = SelectField(_l("Customer to keep"), coerce=_int_or_none, validators=[DataRequired()])
+    drop_id = SelectField(_l("Duplicate to merge and archive"), coerce=_int_or_none, validators=[DataRequired()])

@@ -193,6 +193,7 @@ def show(customer_id: int):
         history=history,
         editable=can_edit(g.member, c),
         status_labels=STATUS_LABELS,
+        field_labels={f.name: f.label.text for f in CustomerForm(formdata=None, meta={"csrf": False})},
     )
 
 
