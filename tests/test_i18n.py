@@ -13,9 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.skipif(not (ROOT / ".venv/bin/pybabel").exists() and not shutil.which("pybabel"), reason="no pybabel")
 def test_every_string_in_the_code_is_translated_in_both_catalogs():
-    result = subprocess.run(
-        ["bash", "scripts/i18n.sh", "check"], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run(["bash", "scripts/i18n.sh", "check"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -43,7 +43,9 @@ class CustomerSchema(Schema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     short_name = fields.String(allow_none=True, validate=validate.Length(max=100))
-    uscc = fields.String(allow_none=True, validate=validate.Length(max=30), metadata={"description": "统一社会信用代码"})
+    uscc = fields.String(
+        allow_none=True, validate=validate.Length(max=30), metadata={"description": "统一社会信用代码"}
+    )
     uscc_override_reason = fields.String(
         allow_none=True, load_only=False, metadata={"description": "Required to keep a code that fails its check"}
     )

@@ -3,7 +3,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 LEVEL_CHOICES = [SelectChoice("", "—"), SelectChoice("A", "A"), SelectChoice("B", "B"), SelectChoice("C", "C")]
@@ -52,7 +61,9 @@ class CustomerForm(FlaskForm):
     website = StringField(_l("Website"), validators=[Optional(), Length(max=255)])
     owner_id = SelectField(lazy_pgettext("customer", "Owner"), coerce=_int_or_none, validators=[Optional()])
     status = SelectField(_l("Status"), choices=status_choices, validators=[DataRequired()])
-    tags = StringField(_l("Tags"), validators=[Optional(), Length(max=400)], description=_l("Separate tags with commas."))
+    tags = StringField(
+        _l("Tags"), validators=[Optional(), Length(max=400)], description=_l("Separate tags with commas.")
+    )
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=5000)])
     confirm_duplicates = HiddenField(default="")
 

@@ -55,8 +55,9 @@ def normalise_company_name(name: str) -> str:
     text = _BRACKETS.sub("", text)
     text = _NON_WORD.sub("", text)
     for suffix in COMPANY_SUFFIXES:
-        if text.endswith(suffix) and len(text) > len(suffix):
-            text = text[: -len(suffix)]
+        if text.endswith(suffix):
+            if len(text) > len(suffix):  # a name that is only a legal form stays as it is
+                text = text[: -len(suffix)]
             break
     return text
 

@@ -91,7 +91,8 @@ def _validate(actor: Membership, values: dict[str, Any], override: str | None, c
         errors["email"] = _("Not an e-mail address.")
     # The owner is checked when it is set or changed; an unchanged owner stays valid even when
     # outside the actor's scope (a collaborator with edit access saves the other rep's customer).
-    if "owner_id" in values and values["owner_id"] is not None and (current is None or values["owner_id"] != current.owner_id):
+    owner_changes = current is None or values.get("owner_id") != current.owner_id
+    if "owner_id" in values and values["owner_id"] is not None and owner_changes:
         owner = db.session.scalars(
             select(Membership).where(Membership.id == values["owner_id"], Membership.is_active.is_(True))
         ).one_or_none()
@@ -231,7 +232,13 @@ def set_collaborators(actor: Membership, c: Customer, collaborators: list[tuple[
     after = sorted((x.member_id, x.can_edit) for x in c.collaborators)
     if before != after:
         db.session.flush()
-        record("customer.collaborators", c, actor=actor, summary=c.name, changes={"collaborators": {"before": before, "after": after}})
+        record(
+            "customer.collaborators",
+            c,
+            actor=actor,
+            summary=c.name,
+            changes={"collaborators": {"before": before, "after": after}},
+        )
 
 
 def archive_customer(actor: Membership, c: Customer) -> None:
@@ -255,7 +262,19 @@ def merge_customers(actor: Membership, keep: Customer, drop: Customer) -> Custom
     for x in drop.collaborators:
         if x.member_id not in have and x.member_id != keep.owner_id:
             keep.collaborators.append(CustomerCollaborator(member_id=x.member_id, can_edit=x.can_edit))
-    for fld in ("short_name", "uscc", "industry", "level", "source", "province", "city", "address", "phone", "email", "website"):
+    for fld in (
+        "short_name",
+        "uscc",
+        "industry",
+        "level",
+        "source",
+        "province",
+        "city",
+        "address",
+        "phone",
+        "email",
+        "website",
+    ):
         if getattr(keep, fld) is None and getattr(drop, fld) is not None:
             if fld == "uscc":
                 continue  # unique per workspace: stays on the archived record
@@ -268,8 +287,23 @@ def merge_customers(actor: Membership, keep: Customer, drop: Customer) -> Custom
     db.session.flush()
     db.session.expire(drop, ["contacts"])
     summary = f"{drop.name} → {keep.name}"
-    record("customer.merged", keep, actor=actor, summary=summary, changes={"merged_from": {"before": None, "after": drop.id}, "contacts_moved": {"before": 0, "after": moved_contacts}})
-    record("customer.merged_away", drop, actor=actor, summary=summary, changes={"merged_into": {"before": None, "after": keep.id}})
+    record(
+        "customer.merged",
+        keep,
+        actor=actor,
+        summary=summary,
+        changes={
+            "merged_from": {"before": None, "after": drop.id},
+            "contacts_moved": {"before": 0, "after": moved_contacts},
+        },
+    )
+    record(
+        "customer.merged_away",
+        drop,
+        actor=actor,
+        summary=summary,
+        changes={"merged_into": {"before": None, "after": keep.id}},
+    )
     return keep
 
 
@@ -389,16 +423,15 @@ def list_customers(actor: Membership, query: CustomerQuery) -> list[Customer]:
 # --- contacts ---------------------------------------------------------------------------
 
 CONTACT_FIELDS = (
-    "name", "title", "department", "reports_to_id", "mobile", "phone", "email", "wechat", "birthday", "is_primary", "notes",
+    "name", "title", "department", "reports_to_id", "mobile", "phone", "email", "wechat", "birthday",
+    "is_primary", "notes",
 )  # fmt: skip
 
 
 def _check_contact_boss(c: Customer, contact: Contact | None, boss_id: int | None) -> int | None:
     if not boss_id:
         return None
-    boss = db.session.scalars(
-        select(Contact).where(Contact.id == boss_id, Contact.customer_id == c.id)
-    ).one_or_none()
+    boss = db.session.scalars(select(Contact).where(Contact.id == boss_id, Contact.customer_id == c.id)).one_or_none()
     if boss is None:
         raise InvalidInput({"reports_to_id": _("Choose a contact of the same customer.")})
     node: Contact | None = boss
@@ -433,7 +466,13 @@ def save_contact(actor: Membership, c: Customer, values: dict[str, Any], contact
 
     changes = changes_of(contact, list(CONTACT_FIELDS))
     db.session.flush()
-    record("contact.created" if creating else "contact.updated", contact, actor=actor, summary=f"{c.name} · {contact.name}", changes=changes)
+    record(
+        "contact.created" if creating else "contact.updated",
+        contact,
+        actor=actor,
+        summary=f"{c.name} · {contact.name}",
+        changes=changes,
+    )
     return contact
 
 
@@ -477,7 +516,11 @@ def dashboard_summary(actor: Membership) -> dict[str, Any]:
     )
     mine = db.session.scalar(select(func.count(Customer.id)).where(base, Customer.owner_id == actor.id)) or 0
     pool = db.session.scalar(select(func.count(Customer.id)).where(base, Customer.owner_id.is_(None))) or 0
-    recent = list(db.session.scalars(select(Customer).where(base).order_by(Customer.created_at.desc(), Customer.id.desc()).limit(6)))
+    recent = list(
+        db.session.scalars(
+            select(Customer).where(base).order_by(Customer.created_at.desc(), Customer.id.desc()).limit(6)
+        )
+    )
     return {
         "total": sum(by_status.values()),
         "mine": mine,

@@ -213,7 +213,8 @@ def archive(customer_id: int):
 def _contact_form(c: Customer, contact: Contact | None) -> ContactForm:
     form = ContactForm(obj=contact)
     form.reports_to_id.choices = choices(
-        [(None, "—")] + [(x.id, f"{x.name} · {x.title or ''}") for x in c.contacts if contact is None or x.id != contact.id]
+        [(None, "—")]
+        + [(x.id, f"{x.name} · {x.title or ''}") for x in c.contacts if contact is None or x.id != contact.id]
     )
     return form
 
@@ -306,7 +307,12 @@ def _search_provider(member: Membership, q: str, limit: int) -> list[Any]:
         return []
     rows = services.list_customers(member, services.CustomerQuery(q=q, limit=limit))
     return [
-        SearchHit(_("Customer"), c.name, " · ".join(filter(None, [c.owner.user.name if c.owner else _("Public pool"), c.city])), url_for("customers.show", customer_id=c.id))
+        SearchHit(
+            _("Customer"),
+            c.name,
+            " · ".join(filter(None, [c.owner.user.name if c.owner else _("Public pool"), c.city])),
+            url_for("customers.show", customer_id=c.id),
+        )
         for c in rows
     ]
 
