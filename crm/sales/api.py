@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from datetime import datetime
 from typing import Any
 
 from flask import g
@@ -113,19 +110,10 @@ class DuplicateSchema(Schema):
     customer_id = fields.Integer(allow_none=True)
 
 
-def _cursor_out(c: Customer, sort: str) -> str:
-    value = services.sort_value(c, sort)
-    raw = value.isoformat() if isinstance(value, datetime) else value
-    return base64.urlsafe_b64encode(json.dumps([raw, c.id]).encode()).decode()
-
-
 def _cursor_in(token: str | None, sort: str) -> tuple[Any, int] | None:
-    if not token:
-        return None
     try:
-        raw, cid = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return (raw if sort == "name" else datetime.fromisoformat(raw)), int(cid)
-    except (ValueError, TypeError):
+        return services.decode_cursor(token, sort)
+    except services.InvalidCursor:
         abort(422, errors={"query": {"cursor": ["Not a cursor from this API."]}})
 
 
@@ -184,7 +172,7 @@ class Customers(MethodView):
             limit=args["limit"],
         )
         rows = services.list_customers(g.member, query)
-        nxt = _cursor_out(rows[-1], sort) if len(rows) == query.limit else None
+        nxt = services.encode_cursor(rows[-1], sort) if len(rows) == query.limit else None
         return {"items": rows, "next_cursor": nxt}
 
     @require("sales.access")

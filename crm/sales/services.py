@@ -5,6 +5,8 @@ Services take (actor, data), check permission and scope, flush and audit; the ca
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -382,6 +384,27 @@ def sort_value(c: Customer, sort: str) -> Any:
     if sort == "last_followup":
         return c.last_followup_at or EPOCH
     return c.created_at
+
+
+class InvalidCursor(ValueError):
+    """A page cursor this app did not make (or made for another sort)."""
+
+
+def encode_cursor(c: Customer, sort: str) -> str:
+    """The keyset position after ``c``, opaque to clients (the list page and the API share it)."""
+    value = sort_value(c, sort)
+    raw = value.isoformat() if isinstance(value, datetime) else value
+    return base64.urlsafe_b64encode(json.dumps([raw, c.id]).encode()).decode()
+
+
+def decode_cursor(token: str | None, sort: str) -> tuple[Any, int] | None:
+    if not token:
+        return None
+    try:
+        raw, cid = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return (raw if sort == "name" else datetime.fromisoformat(raw)), int(cid)
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor(token) from exc
 
 
 def list_customers(actor: Membership, query: CustomerQuery) -> list[Customer]:

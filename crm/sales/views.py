@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -43,19 +40,10 @@ def _owner_choices(include_pool: bool = True) -> list[tuple[int | None, str]]:
     return out + [(m.id, m.user.name) for m in members]
 
 
-def _encode_cursor(value: Any, cid: int) -> str:
-    raw = value.isoformat() if isinstance(value, datetime) else value
-    return base64.urlsafe_b64encode(json.dumps([raw, cid]).encode()).decode()
-
-
 def _decode_cursor(token: str | None, sort: str) -> tuple[Any, int] | None:
-    if not token:
-        return None
     try:
-        raw, cid = json.loads(base64.urlsafe_b64decode(token.encode()))
-        value = raw if sort == "name" else datetime.fromisoformat(raw)
-        return value, int(cid)
-    except (ValueError, TypeError):
+        return services.decode_cursor(token, sort)
+    except services.InvalidCursor:
         abort(400)
 
 
@@ -88,9 +76,7 @@ def _query_from_args() -> services.CustomerQuery:
 def index():
     query = _query_from_args()
     rows = services.list_customers(g.member, query)
-    next_cursor = (
-        _encode_cursor(services.sort_value(rows[-1], query.sort), rows[-1].id) if len(rows) == query.limit else None
-    )
+    next_cursor = services.encode_cursor(rows[-1], query.sort) if len(rows) == query.limit else None
     args = {k: v for k, v in request.args.items() if k != "after" and v}
     ctx = {
         "rows": rows,
