@@ -14,6 +14,7 @@ from crm.db import db
 from crm.sales import services
 from crm.sales.forms import STATUS_LABELS, ContactForm, CustomerForm, MergeForm
 from crm.sales.models import Contact, Customer
+from crm.sales.sections import render_sections
 from crm.sales.visibility import can_edit, can_read
 from crm.scoping import get_or_404
 from roles.checks import PermissionDenied, can, require
@@ -180,6 +181,7 @@ def show(customer_id: int):
         editable=can_edit(g.member, c),
         status_labels=STATUS_LABELS,
         field_labels={f.name: f.label.text for f in CustomerForm(formdata=None, meta={"csrf": False})},
+        sections=render_sections(g.member, c),
     )
 
 
