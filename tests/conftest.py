@@ -130,7 +130,7 @@ def owner_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine | 
             }
         )
         with app.app_context():
-            flask_migrate.upgrade()
+            flask_migrate.upgrade(revision="heads")  # parallel branches merge later
             db.engine.dispose()
     finally:
         if saved_role is None:
