@@ -1040,3 +1040,32 @@ def test_seed_demo_creates_customers_with_contacts_and_is_idempotent(app):
     login(client, "owner@demo.taizhang.local", DEMO_PASSWORD)
     page = text_of(client.get("/w/demo/sales/customers?q=百川"))
     assert "百川" in page
+
+
+def test_collaborators_set_on_the_360_page_open_the_customer_to_a_colleague(app, tenant_a, client_as):
+    from crm.sales.models import Customer
+    from tests.helpers import post
+
+    rep, colleague = tenant_a["sales"], tenant_a["sales_manager"]
+    owner_client = client_as(rep)
+    r = post(
+        owner_client,
+        f"/w/{tenant_a.slug}/sales/customers/new",
+        {"name": "协作测试有限公司", "status": "potential", "owner_id": str(rep.id)},
+    )
+    assert r.status_code == 302
+    cid = int(r.headers["Location"].rstrip("/").split("/")[-1])
+    # The finance member has no sales access, so is not offered; the manager gets edit access.
+    r = post(
+        owner_client, f"/w/{tenant_a.slug}/sales/customers/{cid}/collaborators", {f"access-{colleague.id}": "edit"}
+    )
+    assert r.status_code == 302
+    with app.app_context():
+        from tenants.context import tenant_context
+        from crm.db import db
+
+        with tenant_context(tenant_a.id):
+            c = db.session.get(Customer, cid)
+            assert [(x.member_id, x.can_edit) for x in c.collaborators] == [(colleague.id, True)]
+    page = owner_client.get(f"/w/{tenant_a.slug}/sales/customers/{cid}").get_data(as_text=True)
+    assert "can edit" in page

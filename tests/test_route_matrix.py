@@ -93,6 +93,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/w/<slug>/sales/customers/<int:customer_id>/edit"): row(404, 200, 200, 200, 200, 403),
     ("POST", "/w/<slug>/sales/customers/<int:customer_id>/edit"): row(404, 302, 302, 302, 302, 403),  # unchanged
     ("POST", "/w/<slug>/sales/customers/<int:customer_id>/archive"): row(404, 302, 302, 302, 302, 403),
+    ("POST", "/w/<slug>/sales/customers/<int:customer_id>/collaborators"): row(404, 302, 302, 302, 302, 403),
     ("GET", "/w/<slug>/sales/customers/<int:customer_id>/contacts/new"):  row(404, 200, 200, 200, 200, 403),
     ("POST", "/w/<slug>/sales/customers/<int:customer_id>/contacts/new"): row(404, 400, 400, 400, 400, 403),
     ("GET", CONTACT + "/edit"):                      row(404, 200, 200, 200, 200, 403),

@@ -182,7 +182,29 @@ def show(customer_id: int):
         status_labels=STATUS_LABELS,
         field_labels={f.name: f.label.text for f in CustomerForm(formdata=None, meta={"csrf": False})},
         sections=render_sections(g.member, c),
+        colleagues=[(mid, name) for mid, name in _owner_choices(include_pool=False) if mid != c.owner_id],
+        access={x.member_id: ("edit" if x.can_edit else "read") for x in c.collaborators},
     )
+
+
+@bp.post("/<int:customer_id>/collaborators")
+@require("sales.access")
+def collaborators(customer_id: int):
+    """Set who besides the owner reads (or edits) this customer: one select per colleague."""
+    c = _visible_customer(customer_id)
+    if not can_edit(g.member, c):
+        abort(403)
+    chosen: list[tuple[int, bool]] = []
+    for key, access in request.form.items():
+        if key.startswith("access-") and access in ("read", "edit"):
+            try:
+                chosen.append((int(key.removeprefix("access-")), access == "edit"))
+            except ValueError:
+                abort(400)
+    services.set_collaborators(g.member, c, chosen)
+    db.session.commit()
+    flash(_("Collaborators saved."), "success")
+    return redirect(url_for("customers.show", customer_id=c.id) + "#collaborators")
 
 
 @bp.post("/<int:customer_id>/archive")
