@@ -1061,8 +1061,8 @@ def test_collaborators_set_on_the_360_page_open_the_customer_to_a_colleague(app,
     )
     assert r.status_code == 302
     with app.app_context():
-        from tenants.context import tenant_context
         from crm.db import db
+        from tenants.context import tenant_context
 
         with tenant_context(tenant_a.id):
             c = db.session.get(Customer, cid)
