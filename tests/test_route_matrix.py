@@ -33,6 +33,9 @@ def members(status: int, anonymous: int = 404) -> dict[str, int]:
 
 
 CONTACT = "/w/<slug>/sales/customers/<int:customer_id>/contacts/<int:contact_id>"
+OPP = "/w/<slug>/sales/pipeline/opportunities/<int:opportunity_id>"
+PRODUCT = "/w/<slug>/sales/products/<int:product_id>"
+QUOTE = "/w/<slug>/sales/quotes/<int:quote_id>"
 
 # fmt: off
 #                                                    anon owner admin mgr sales finance
@@ -94,13 +97,64 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/w/<slug>/sales/customers/<int:customer_id>/edit"): row(404, 302, 302, 302, 302, 403),  # unchanged
     ("POST", "/w/<slug>/sales/customers/<int:customer_id>/archive"): row(404, 302, 302, 302, 302, 403),
     ("POST", "/w/<slug>/sales/customers/<int:customer_id>/collaborators"): row(404, 302, 302, 302, 302, 403),
+    # -- sales → public pool (target: the sales rep's customer, so a claim is refused with a flash)
+    ("GET", "/w/<slug>/sales/pool"):                 row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/pool/rules"):           row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/sales/pool/rules"):          row(404, 400, 400, 403, 403, 403),  # empty form
+    ("POST", "/w/<slug>/sales/pool/run"):            row(404, 302, 302, 403, 403, 403),
+    ("POST", "/w/<slug>/sales/pool/<int:customer_id>/claim"):   row(404, 302, 302, 302, 302, 403),
+    ("POST", "/w/<slug>/sales/pool/<int:customer_id>/release"): row(404, 400, 400, 400, 400, 403),  # no reason
+    ("POST", "/w/<slug>/sales/pool/<int:customer_id>/assign"):  row(404, 400, 400, 400, 403, 403),  # no member
+    ("POST", "/api/v1/customers/<int:customer_id>/claim"):   row(401, 422, 422, 422, 422, 403),  # owned already
+    ("POST", "/api/v1/customers/<int:customer_id>/release"): row(401, 422, 422, 422, 422, 403),  # no reason
+    ("POST", "/api/v1/customers/<int:customer_id>/assign"):  row(401, 422, 422, 422, 403, 403),  # no member
+    ("GET", "/api/v1/customers/pool-due"):           row(401, 200, 200, 200, 403, 403),
     ("GET", "/w/<slug>/sales/customers/<int:customer_id>/contacts/new"):  row(404, 200, 200, 200, 200, 403),
     ("POST", "/w/<slug>/sales/customers/<int:customer_id>/contacts/new"): row(404, 400, 400, 400, 400, 403),
     ("GET", CONTACT + "/edit"):                      row(404, 200, 200, 200, 200, 403),
     ("POST", CONTACT + "/edit"):                     row(404, 302, 302, 302, 302, 403),  # unchanged
     ("POST", CONTACT + "/delete"):                   row(404, 302, 302, 302, 302, 403),
     ("GET", "/w/<slug>/sales/customers/merge"):      row(404, 200, 200, 403, 403, 403),
+    # -- sales → follow-ups and tasks (target: the sales rep's follow-up on their customer, the
+    #    task its next date created, and its attachment; finance cannot read the record → 404)
+    ("POST", "/w/<slug>/sales/customers/<int:customer_id>/followups"): row(404, 400, 400, 400, 400, 403),  # empty
+    ("POST", "/w/<slug>/sales/followups/<int:followup_id>/delete"): row(404, 302, 302, 302, 302, 403),
+    ("GET", "/w/<slug>/sales/tasks"):                row(404, 200, 200, 200, 200, 403),
+    ("POST", "/w/<slug>/sales/tasks/<int:task_id>/done"): row(404, 302, 302, 302, 302, 403),
+    ("GET", "/w/<slug>/files/<int:attachment_id>"):  row(404, 200, 200, 200, 200, 404),
     ("POST", "/w/<slug>/sales/customers/merge"):     row(404, 400, 400, 403, 403, 403),  # nothing chosen
+    # -- sales → pipeline (target: the sales rep's opportunity; managing lost reasons is for
+    #    sales managers, admins and owners)
+    ("GET", "/w/<slug>/sales/pipeline"):             row(404, 302, 302, 302, 302, 403),
+    ("GET", "/w/<slug>/sales/pipeline/<int:pipeline_id>"): row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/pipeline/forecast"):    row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/pipeline/lost-reasons"):  row(404, 200, 200, 200, 403, 403),
+    ("POST", "/w/<slug>/sales/pipeline/lost-reasons"): row(404, 400, 400, 400, 403, 403),  # no name
+    ("GET", "/w/<slug>/sales/pipeline/opportunities/new"):  row(404, 200, 200, 200, 200, 403),
+    ("POST", "/w/<slug>/sales/pipeline/opportunities/new"): row(404, 400, 400, 400, 400, 403),  # empty
+    ("GET", OPP):                                    row(404, 200, 200, 200, 200, 403),
+    ("GET", OPP + "/edit"):                          row(404, 200, 200, 200, 200, 403),
+    ("POST", OPP + "/edit"):                         row(404, 302, 302, 302, 302, 403),  # unchanged
+    ("POST", OPP + "/move"):                         row(404, 422, 422, 422, 422, 403),  # no stage
+    ("POST", OPP + "/delete"):                       row(404, 302, 302, 302, 302, 403),
+    # -- sales → products (target: the owner's product; managing is for sales managers, admins
+    #    and owners) and quotes (target: the sales rep's draft quote for their customer)
+    ("GET", "/w/<slug>/sales/products"):             row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/products/new"):         row(404, 200, 200, 200, 403, 403),
+    ("POST", "/w/<slug>/sales/products/new"):        row(404, 400, 400, 400, 403, 403),  # empty form
+    ("GET", PRODUCT + "/edit"):                      row(404, 200, 200, 200, 403, 403),
+    ("POST", PRODUCT + "/edit"):                     row(404, 302, 302, 302, 403, 403),  # saved as it was
+    ("POST", PRODUCT + "/deactivate"):               row(404, 302, 302, 302, 403, 403),
+    ("GET", "/w/<slug>/sales/quotes"):               row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/quotes/new"):           row(404, 200, 200, 200, 200, 403),
+    ("POST", "/w/<slug>/sales/quotes/new"):          row(404, 400, 400, 400, 400, 403),  # empty form
+    ("GET", QUOTE):                                  row(404, 200, 200, 200, 200, 403),
+    ("GET", QUOTE + "/edit"):                        row(404, 200, 200, 200, 200, 403),
+    ("POST", QUOTE + "/edit"):                       row(404, 400, 400, 400, 400, 403),  # no lines
+    ("POST", QUOTE + "/send"):                       row(404, 302, 302, 302, 302, 403),
+    ("POST", QUOTE + "/outcome"):                    row(404, 302, 302, 302, 302, 403),  # nothing chosen
+    ("POST", QUOTE + "/reissue"):                    row(404, 302, 302, 302, 302, 403),  # a draft: refused
+    ("GET", QUOTE + "/pdf"):                         row(404, 200, 200, 200, 200, 403),
     # -- /api/v1 (bearer token of each member; anonymous sends none)
     ("GET", "/api/v1/openapi.json"):                 everyone(200),
     ("GET", "/api/v1/me"):                           members(200, anonymous=401),
@@ -118,6 +172,38 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/contacts/<int:contact_id>"):    row(401, 200, 200, 200, 200, 403),
     ("PATCH", "/api/v1/contacts/<int:contact_id>"):  row(401, 200, 200, 200, 200, 403),
     ("DELETE", "/api/v1/contacts/<int:contact_id>"): row(401, 204, 204, 204, 204, 403),
+    ("GET", "/api/v1/followups"):                    row(401, 422, 422, 422, 422, 403),  # no customer_id
+    ("POST", "/api/v1/followups"):                   row(401, 422, 422, 422, 422, 403),  # empty body
+    ("GET", "/api/v1/followups/<int:followup_id>"):  row(401, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/followups/<int:followup_id>"): row(401, 200, 200, 200, 200, 403),  # empty patch
+    ("DELETE", "/api/v1/followups/<int:followup_id>"): row(401, 204, 204, 204, 204, 403),
+    ("GET", "/api/v1/followups/<int:followup_id>/attachments"): row(401, 200, 200, 200, 200, 403),
+    ("GET", "/api/v1/tasks"):                        row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/tasks"):                       row(401, 422, 422, 422, 422, 403),  # no title
+    ("GET", "/api/v1/tasks/<int:task_id>"):          row(401, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/tasks/<int:task_id>"):        row(401, 200, 200, 200, 200, 403),  # empty patch
+    ("DELETE", "/api/v1/tasks/<int:task_id>"):       row(401, 204, 204, 204, 204, 403),
+    ("GET", "/api/v1/attachments/<int:attachment_id>"): row(401, 200, 200, 200, 200, 403),
+    ("GET", "/api/v1/pipelines"):                    row(401, 200, 200, 200, 200, 403),
+    ("GET", "/api/v1/opportunities"):                row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/opportunities"):               row(401, 422, 422, 422, 422, 403),  # empty body
+    ("GET", "/api/v1/opportunities/<int:opportunity_id>"):    row(401, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/opportunities/<int:opportunity_id>"):  row(401, 200, 200, 200, 200, 403),  # empty patch
+    ("DELETE", "/api/v1/opportunities/<int:opportunity_id>"): row(401, 204, 204, 204, 204, 403),
+    ("POST", "/api/v1/opportunities/<int:opportunity_id>/move"): row(401, 422, 422, 422, 422, 403),  # no stage
+    ("GET", "/api/v1/forecast"):                     row(401, 200, 200, 200, 200, 403),
+    ("GET", "/api/v1/products"):                     row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/products"):                    row(401, 422, 422, 422, 403, 403),  # empty body
+    ("GET", "/api/v1/products/<int:product_id>"):    row(401, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/products/<int:product_id>"):  row(401, 200, 200, 200, 403, 403),  # empty patch
+    ("DELETE", "/api/v1/products/<int:product_id>"): row(401, 204, 204, 204, 403, 403),  # deactivates
+    ("GET", "/api/v1/quotes"):                       row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/quotes"):                      row(401, 422, 422, 422, 422, 403),  # empty body
+    ("GET", "/api/v1/quotes/<int:quote_id>"):        row(401, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/quotes/<int:quote_id>"):      row(401, 200, 200, 200, 200, 403),  # empty patch
+    ("POST", "/api/v1/quotes/<int:quote_id>/send"):  row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/quotes/<int:quote_id>/reissue"): row(401, 422, 422, 422, 422, 403),  # a draft
+    ("GET", "/api/v1/quotes/<int:quote_id>/pdf"):    row(401, 200, 200, 200, 200, 403),
 }
 # fmt: on
 
@@ -139,6 +225,13 @@ PARAMS = {
     "code": lambda w, role: "en",
     "customer_id": lambda w, role: w.customer_id["a"],
     "contact_id": lambda w, role: w.contact_id["a"],
+    "followup_id": lambda w, role: w.followup_id["a"],
+    "task_id": lambda w, role: w.task_id["a"],
+    "attachment_id": lambda w, role: w.attachment_id["a"],
+    "product_id": lambda w, role: w.product_id["a"],
+    "quote_id": lambda w, role: w.quote_id["a"],
+    "pipeline_id": lambda w, role: w.pipeline_id["a"],
+    "opportunity_id": lambda w, role: w.opportunity_id["a"],
 }
 RULE_PARAMS = {
     "/password/reset/<token>": {"token": lambda w, role: "not-a-valid-token"},
@@ -194,6 +287,15 @@ def test_every_variable_has_a_value(app):
             continue
         for arg in rule.arguments:
             assert arg in PARAMS or arg in RULE_PARAMS.get(rule.rule, {}), f"no test value for <{arg}> in {rule.rule}"
+
+
+@pytest.fixture
+def world_a(world_a, app):
+    """The conftest world, plus a follow-up (with its task and attachment) per workspace."""
+    from tests.test_activities import add_activities
+
+    add_activities(app, world_a)
+    return world_a
 
 
 CASES = [(method, rule, role) for (method, rule), statuses in MATRIX.items() for role in ROLES]

@@ -7,7 +7,7 @@ from roles.checks import can
 from tenants.models import Membership
 from workers.models import JobRecord
 
-KIND_PERMISSION = {"members_export": "members.export"}
+KIND_PERMISSION = {"members_export": "members.export", "pool_rules": "settings.manage"}
 
 
 def can_see_job(member: Membership, job: JobRecord) -> bool:

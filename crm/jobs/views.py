@@ -19,7 +19,7 @@ ERRORS = {
     "queue_unavailable": _l("The job service was unavailable, so the job never started. Please try again."),
 }
 
-KINDS = {"members_export": _l("Member list export")}
+KINDS = {"members_export": _l("Member list export"), "pool_rules": _l("Public pool rules")}
 
 
 def _visible(job_id: int) -> JobRecord:

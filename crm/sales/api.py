@@ -283,3 +283,84 @@ class ContactItem(MethodView):
 
 
 blueprints = [customers_bp, contacts_bp]
+
+
+class ReleaseSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class AssignSchema(Schema):
+    member_id = fields.Integer(required=True)
+
+
+class DueSchema(Schema):
+    customer_id = fields.Integer()
+    name = fields.String()
+    owner_id = fields.Integer(allow_none=True)
+    returns_on = fields.DateTime()
+    warn = fields.Boolean(metadata={"description": "true: inside the warning window; false: due at the next run"})
+
+
+def _pool_call(fn, *args):  # type: ignore[no-untyped-def]
+    try:
+        fn(*args)
+    except (services.InvalidInput, PermissionDenied) as err:
+        db.session.rollback()
+        _fail(err)
+    db.session.commit()
+
+
+@customers_bp.route("/<int:customer_id>/claim")
+class CustomerClaim(MethodView):
+    @require("sales.access")
+    @customers_bp.response(200, CustomerSchema)
+    def post(self, customer_id: int):  # type: ignore[no-untyped-def]
+        """Claim a customer from the public pool (daily limit and ownership cap apply)."""
+        from crm.sales import pool
+
+        c = _visible(customer_id)
+        _pool_call(pool.claim, g.member, c)
+        return c
+
+
+@customers_bp.route("/<int:customer_id>/release")
+class CustomerRelease(MethodView):
+    @require("sales.access")
+    @customers_bp.arguments(ReleaseSchema)
+    @customers_bp.response(200, CustomerSchema)
+    def post(self, data, customer_id: int):  # type: ignore[no-untyped-def]
+        """Send a customer back to the public pool, with a reason."""
+        from crm.sales import pool
+
+        c = _visible(customer_id)
+        _pool_call(pool.release, g.member, c, data["reason"])
+        return c
+
+
+@customers_bp.route("/<int:customer_id>/assign")
+class CustomerAssign(MethodView):
+    @require("customers.assign")
+    @customers_bp.arguments(AssignSchema)
+    @customers_bp.response(200, CustomerSchema)
+    def post(self, data, customer_id: int):  # type: ignore[no-untyped-def]
+        """Give a customer to a member of your team."""
+        from crm.sales import pool
+
+        c = _visible(customer_id)
+        _pool_call(pool.assign, g.member, c, data["member_id"])
+        return c
+
+
+@customers_bp.route("/pool-due")
+class PoolDue(MethodView):
+    @require("customers.assign")
+    @customers_bp.response(200, DueSchema(many=True))
+    def get(self):  # type: ignore[no-untyped-def]
+        """Preview: customers in your scope that the pool rules will send back, and when."""
+        from crm.sales import pool
+
+        return [
+            {"customer_id": d.customer.id, "name": d.customer.name, "owner_id": d.customer.owner_id,
+             "returns_on": d.returns_on, "warn": d.warn}
+            for d in pool.due_for_return(member=g.member)
+        ]  # fmt: skip

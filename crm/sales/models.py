@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, Uni
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.db import Model, Timestamps, UTCDateTime
+from crm.db import Model, Timestamps, UTCDateTime, utcnow
 from tenants.models import Membership, TenantScoped
 from tenants.search_sql import bigram_index, trigram_index
 
@@ -59,6 +59,8 @@ class Customer(TenantScoped, Timestamps, Model):
     last_followup_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Never returned to the public pool by the workspace's rules.
     locked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # When the current owner got it (created, claimed or assigned): the pool rules' clock.
+    owned_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
 
@@ -132,3 +134,25 @@ class Contact(TenantScoped, Timestamps, Model):
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
     reports_to: Mapped[Contact | None] = relationship(remote_side=[id])
+
+
+POOL_ACTIONS = ("claim", "release", "assign", "return", "warn")
+
+
+class PoolEvent(TenantScoped, Model):
+    """A customer entering or leaving the public pool (公海), or a warning that it soon will."""
+
+    __tablename__ = "pool_events"
+    __table_args__ = (
+        Index("ix_pool_events_tenant_member_time", "tenant_id", "member_id", "action", "created_at"),
+        Index("ix_pool_events_tenant_customer", "tenant_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), nullable=False)
+    # Who acted (None for the daily rules) and, for claim/assign/return/warn, whose it was or became.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id", ondelete="SET NULL"))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(10), nullable=False)
+    reason: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

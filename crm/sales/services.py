@@ -174,6 +174,7 @@ def create_customer(actor: Membership, data: CustomerInput) -> Customer:
     if dups and not data.confirm_duplicates:
         raise DuplicatesFound(dups)
     c = Customer(**values)
+    c.owned_since = utcnow() if c.owner_id else None
     if c.uscc and not rules.uscc_is_valid(c.uscc):
         c.uscc_override_reason = (data.uscc_override_reason or "").strip()[:255]
     _refresh_search_keys(c)
@@ -198,6 +199,8 @@ def update_customer(actor: Membership, c: Customer, data: CustomerInput) -> Cust
         raise DuplicatesFound([d for d in dups if d.reason == "uscc"])
     if dups and not data.confirm_duplicates:
         raise DuplicatesFound(dups)
+    if "owner_id" in values and values["owner_id"] != c.owner_id:
+        c.owned_since = utcnow() if values["owner_id"] else None
     for k, v in values.items():
         setattr(c, k, v)
     if "uscc" in values:
