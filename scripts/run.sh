@@ -60,6 +60,9 @@ if ((worker)); then
   say "starting an RQ worker (REDIS_URL=$REDIS_URL)"
   "${flask[@]}" worker &
   pids+=("$!")
+  # The nightly jobs (public-pool rules) come from RQ's cron scheduler.
+  "$VENV/bin/rq" cron workers/cron.py -u "$REDIS_URL" &
+  pids+=("$!")
 fi
 
 # Both run in the background so this script can react to Ctrl-C / TERM at once and stop them.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from crm.db import db
@@ -494,3 +495,27 @@ def test_export_speaks_the_language_of_the_person_who_asked(app, tenant_a, clien
     ws = openpyxl.load_workbook(io.BytesIO(c.get(download).data)).active
     assert ws["A1"].value == header
     assert active in [cell.value for cell in ws["F"]]
+
+
+@pytest.mark.redis
+def test_the_nightly_cron_entry_queues_one_recorded_pool_job_per_workspace(redis_app, tenant_a, tenant_b, monkeypatch):
+    from rq import Queue, SimpleWorker
+
+    import workers.runner
+    from workers.jobs.pool_rules import enqueue_daily_pool_rules
+    from workers.models import JobRecord
+
+    monkeypatch.setattr(workers.runner, "_app", redis_app)
+    assert enqueue_daily_pool_rules() == 2
+    with redis_app.app_context():
+        from workers.queue import redis_connection
+
+        q = Queue("default", connection=redis_connection())
+        assert len(q.job_ids) == 2
+        SimpleWorker([q], connection=redis_connection()).work(burst=True)
+        for t in (tenant_a, tenant_b):
+            from tenants.context import tenant_context
+
+            with tenant_context(t.id):
+                jobs = list(db.session.scalars(select(JobRecord).where(JobRecord.kind == "pool_rules")))
+                assert [(j.status, j.tenant_id) for j in jobs] == [("finished", t.id)]
