@@ -61,6 +61,10 @@ class Config:
     LOGIN_RATE_LIMIT_IP = os.environ.get("LOGIN_RATE_LIMIT_IP", "30 per 5 minutes")
     LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "10 per 15 minutes")
 
+    # Business-registration look-up over HTTP; unset = the workspace's imported table.
+    REGISTRY_URL = os.environ.get("REGISTRY_URL")
+    REGISTRY_KEY = os.environ.get("REGISTRY_KEY")
+
     INVITATION_TTL_HOURS = int(os.environ.get("INVITATION_TTL_HOURS", "168"))
     PASSWORD_RESET_TTL_SECONDS = int(os.environ.get("PASSWORD_RESET_TTL_SECONDS", "3600"))
     MIN_PASSWORD_LENGTH = 12

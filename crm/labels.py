@@ -31,6 +31,7 @@ AUDIT_ACTIONS = {
     "customer.assigned": _l("assigned the customer"),
     "customer.returned": _l("sent the customer back to the pool (idle)"),
     "pool.rules_changed": _l("changed the pool rules"),
+    "registry.imported": _l("imported business registration data"),
     "contact.created": _l("added a contact"),
     "contact.updated": _l("updated a contact"),
     "contact.deleted": _l("deleted a contact"),

@@ -109,6 +109,11 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/customers/<int:customer_id>/release"): row(401, 422, 422, 422, 422, 403),  # no reason
     ("POST", "/api/v1/customers/<int:customer_id>/assign"):  row(401, 422, 422, 422, 403, 403),  # no member
     ("GET", "/api/v1/customers/pool-due"):           row(401, 200, 200, 200, 403, 403),
+    # -- sales → business registration look-up
+    ("GET", "/w/<slug>/sales/registry/import"):      row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/sales/registry/import"):     row(404, 400, 400, 403, 403, 403),  # no file
+    ("GET", "/w/<slug>/sales/registry/lookup"):      row(404, 200, 200, 200, 200, 403),
+    ("GET", "/api/v1/registry/lookup"):              row(401, 422, 422, 422, 422, 403),  # no q
     ("GET", "/w/<slug>/sales/customers/<int:customer_id>/contacts/new"):  row(404, 200, 200, 200, 200, 403),
     ("POST", "/w/<slug>/sales/customers/<int:customer_id>/contacts/new"): row(404, 400, 400, 400, 400, 403),
     ("GET", CONTACT + "/edit"):                      row(404, 200, 200, 200, 200, 403),

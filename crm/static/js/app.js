@@ -49,3 +49,13 @@
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.body.addEventListener("htmx:afterSettle", function (ev) { drawCharts(ev.detail.elt); });
 })();
+// Registry look-up on the customer form: copy the ticked fields of one result into the form.
+document.addEventListener("click", function (ev) {
+  var btn = ev.target.closest("[data-fill-apply]");
+  if (!btn) return;
+  var hit = btn.closest("[data-registry-hit]");
+  hit.querySelectorAll("input[data-fill-field]:checked").forEach(function (box) {
+    var input = document.getElementById(box.dataset.fillField);
+    if (input) { input.value = box.dataset.fillValue; input.dispatchEvent(new Event("change", { bubbles: true })); }
+  });
+});
