@@ -99,9 +99,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_models() -> None:
     # Import every model so metadata (and so migrations and RLS checks) sees all tables.
+    import crm.activities.models  # noqa: F401
     import crm.api.models  # noqa: F401
+    import crm.attachments.models  # noqa: F401
     import crm.audit.models  # noqa: F401
+    import crm.catalog.models  # noqa: F401
     import crm.notifications.models  # noqa: F401
+    import crm.numbering  # noqa: F401
+    import crm.pipeline.models  # noqa: F401
+    import crm.quotes.models  # noqa: F401
+    import crm.registry.models  # noqa: F401
     import crm.sales.models  # noqa: F401
     import tenants.models  # noqa: F401
     import workers.models  # noqa: F401
@@ -109,11 +116,18 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts.views import bp as accounts_bp
+    from crm.activities.views import bp as activities_bp
     from crm.api import init_api
     from crm.api.views import bp as tokens_bp
+    from crm.attachments.views import bp as attachments_bp
+    from crm.catalog.views import bp as products_bp
     from crm.jobs.views import bp as jobs_bp
     from crm.members.views import bp as members_bp
     from crm.notifications.views import bp as notifications_bp
+    from crm.pipeline.views import bp as pipeline_bp
+    from crm.quotes.views import bp as quotes_bp
+    from crm.registry.views import bp as registry_bp
+    from crm.sales.pool_views import bp as pool_bp
     from crm.sales.views import bp as customers_bp
     from crm.shell.views import bp as shell_bp
 
@@ -124,6 +138,13 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(customers_bp)
+    app.register_blueprint(activities_bp)
+    app.register_blueprint(attachments_bp)
+    app.register_blueprint(pool_bp)
+    app.register_blueprint(registry_bp)
+    app.register_blueprint(pipeline_bp)
+    app.register_blueprint(products_bp)
+    app.register_blueprint(quotes_bp)
     init_api(app)
 
 

@@ -34,6 +34,8 @@ PERMISSIONS: dict[str, object] = {
     "finance.access": _l("Open the Finance workspace"),
     "customers.assign": _l("Assign customers to reps and take them back"),
     "customers.merge": _l("Merge duplicate customers"),
+    "pipeline.manage": _l("Manage pipelines, stages and lost reasons"),
+    "products.manage": _l("Manage the product catalogue"),
 }
 
 
@@ -72,7 +74,9 @@ ROLES: dict[str, Role] = {
             "sales_manager",
             _l("Sales manager"),
             _l("Sales of everyone who reports to them."),
-            frozenset(_EVERYONE | {"sales.access", "members.export", "customers.assign"}),
+            frozenset(
+                _EVERYONE | {"sales.access", "members.export", "customers.assign", "products.manage", "pipeline.manage"}
+            ),
             Scope.TEAM,
             30,
         ),

@@ -410,6 +410,10 @@ class World:
         self.invitation_token: dict[str, str] = {}
         self.customer_id: dict[str, int] = {}  # owned by the sales rep
         self.contact_id: dict[str, int] = {}  # of that customer
+        self.pipeline_id: dict[str, int] = {}  # the default pipeline
+        self.opportunity_id: dict[str, int] = {}  # the sales rep's, on that customer
+        self.product_id: dict[str, int] = {}  # made by the owner
+        self.quote_id: dict[str, int] = {}  # the sales rep's draft quote for that customer
 
 
 def _build_world(app: Flask, tenants: dict[str, factories.TenantInfo]) -> World:
@@ -439,6 +443,12 @@ def _build_world(app: Flask, tenants: dict[str, factories.TenantInfo]) -> World:
                 rows["sales"], f"{t.slug} 客户有限公司", contact=f"{t.slug} 联系人"
             )
             w.customer_id[key], w.contact_id[key] = customer.id, contact.id
+            opp = factories.make_opportunity(rows["sales"], customer.id, f"{t.slug} 商机")
+            w.pipeline_id[key], w.opportunity_id[key] = opp.pipeline_id, opp.id
+            from tests.quote_factories import make_product, make_quote
+
+            w.product_id[key] = make_product(rows["owner"], "P-001", f"{t.slug} 产品").id
+            w.quote_id[key] = make_quote(rows["sales"], customer.id).id
         db.session.commit()
     return w
 

@@ -185,6 +185,16 @@ def make_customer(owner: Membership, name: str, *, contact: str | None = None, *
     return customer, person
 
 
+def make_opportunity(owner: Membership, customer_id: int, title: str, **values):
+    """An opportunity of `owner` on a customer, in the default pipeline's first stage (through the service)."""
+    from crm.pipeline.services import OpportunityInput, create_opportunity
+
+    with tenant_context(owner.tenant_id, user_id=owner.user_id):
+        opp = create_opportunity(owner, OpportunityInput(values={"customer_id": customer_id, "title": title, **values}))
+        db.session.flush()
+    return opp
+
+
 # ---------------------------------------------------------------- whole workspaces
 
 ROLE_ORDER = ("owner", "admin", "sales_manager", "sales", "finance")

@@ -25,6 +25,13 @@ OBJECTS = {
     "token_id": lambda w: w.token_ids[("a", "owner")],
     "customer_id": lambda w: w.customer_id["a"],
     "contact_id": lambda w: w.contact_id["a"],
+    "followup_id": lambda w: w.followup_id["a"],
+    "task_id": lambda w: w.task_id["a"],
+    "attachment_id": lambda w: w.attachment_id["a"],
+    "pipeline_id": lambda w: w.pipeline_id["a"],
+    "opportunity_id": lambda w: w.opportunity_id["a"],
+    "product_id": lambda w: w.product_id["a"],
+    "quote_id": lambda w: w.quote_id["a"],
 }
 OTHER_VALUES = {"path": "x", "token": "x", "code": "en"}
 
@@ -67,6 +74,12 @@ def _send(client, method: str, url: str, headers=None):
             return client.delete(url, headers=headers)
         # A body that would be valid, so only the tenant wall can stop it.
         body = {"kind": "members"} if url.startswith("/api/v1/exports") else {"name": "x"}
+        if url.startswith("/api/v1/opportunities"):
+            body = {"stage_id": 1} if url.endswith("/move") else {"title": "x"}
+        elif url.endswith("/release"):
+            body = {"reason": "x"}
+        elif url.endswith("/assign"):
+            body = {"member_id": 1}
         return client.open(url, method=method, json=body, headers=headers)
     return post(client, url)
 
@@ -76,6 +89,15 @@ def _tenant_tables(app) -> list[str]:
 
     with app.app_context():
         return tenant_owned_tables()
+
+
+@pytest.fixture
+def world(world, app):
+    """The conftest world, plus a follow-up (with its task and attachment) per workspace."""
+    from tests.test_activities import add_activities
+
+    add_activities(app, world)
+    return world
 
 
 @pytest.fixture

@@ -213,9 +213,18 @@ class JobResult(MethodView):
 
 def _all_blueprints() -> list[Blueprint]:
     # Each context keeps its own API module; the platform lists them here, in one place.
+    from crm.activities.api import blueprints as activities_blueprints
+    from crm.catalog.api import blueprints as catalog_blueprints
+    from crm.pipeline.api import blueprints as pipeline_blueprints
+    from crm.quotes.api import blueprints as quotes_blueprints
+    from crm.registry.api import blueprints as registry_blueprints
     from crm.sales.api import blueprints as sales_blueprints
 
-    return [me_bp, members_bp, exports_bp, jobs_bp, *sales_blueprints]
+    return [
+        me_bp, members_bp, exports_bp, jobs_bp,
+        *sales_blueprints, *pipeline_blueprints, *catalog_blueprints, *quotes_blueprints,
+        *activities_blueprints, *registry_blueprints,
+    ]  # fmt: skip
 
 
 blueprints = _all_blueprints()

@@ -75,6 +75,7 @@ def _workspace(key: str):
 @bp.get("/sales/")
 @require("sales.access")
 def sales():
+    from crm.activities.services import my_day
     from crm.sales.forms import STATUS_LABELS
     from crm.sales.services import dashboard_summary
 
@@ -84,7 +85,12 @@ def sales():
         "data": [summary["by_status"].get(key, 0) for key in STATUS_LABELS],
     }
     return render_template(
-        "shell/sales.html", summary=summary, scope=scope_of(g.member.roles), people=_people_in_scope(), chart=chart
+        "shell/sales.html",
+        summary=summary,
+        scope=scope_of(g.member.roles),
+        people=_people_in_scope(),
+        chart=chart,
+        my_day=my_day(g.member),
     )
 
 

@@ -1,0 +1,1 @@
+"""Sales → follow-ups (跟进记录) and tasks."""

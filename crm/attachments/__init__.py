@@ -1,0 +1,1 @@
+"""Files attached to any tenant-owned record (follow-ups first; other contexts reuse it)."""
