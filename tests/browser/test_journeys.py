@@ -11,6 +11,24 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import Person, new_owner, sign_in, sign_up, unique, zh
 
+
+def open_dropdown(page, testid: str) -> None:
+    """Open a Bootstrap dropdown. On a loaded machine a click can land before bootstrap.js has
+    wired its handlers (scripts sit at the end of the body), so wait for load and click again
+    if the menu did not open — never while it is open, since a second click closes it."""
+    page.wait_for_load_state("load")
+    toggle = page.get_by_test_id(testid)
+    menu = page.locator(".dropdown-menu.show")
+    for _ in range(3):
+        toggle.click()
+        try:
+            expect(menu).to_be_visible(timeout=3_000)
+            return
+        except AssertionError:
+            continue
+    expect(menu).to_be_visible()
+
+
 pytestmark = pytest.mark.browser
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -109,7 +127,7 @@ def test_switch_workspace_from_the_top_bar(browsing):
     expect(page.locator("main.content .page-header")).to_contain_text(first.company)
     browsing.shot(page, "03-first")
 
-    page.get_by_test_id("workspace-switcher").click()
+    open_dropdown(page, "workspace-switcher")
     page.locator(f'.dropdown-menu.show a[href$="/w/{second_slug}/"]').click()
     expect(page).to_have_url(_dashboard_url(second_slug))
     expect(page.get_by_test_id("workspace-switcher")).to_contain_text(second_company)
@@ -122,7 +140,7 @@ def test_switch_language_sticks_on_the_profile(browsing):
     sign_up(page, owner, ws)
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
-    page.get_by_test_id("member-menu").click()
+    open_dropdown(page, "member-menu")
     chinese = page.locator(".dropdown-menu.show form[data-lang-form] button", has_text="简体中文")
     expect(chinese).to_be_visible()
     browsing.shot(page, "01-member-menu")
@@ -147,7 +165,7 @@ def test_switch_language_sticks_on_the_profile(browsing):
     browsing.shot(elsewhere, "03-other-browser")
 
     # And back to English from the same menu.
-    page.get_by_test_id("member-menu").click()
+    open_dropdown(page, "member-menu")
     page.locator(".dropdown-menu.show form[data-lang-form] button", has_text="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.reload()
