@@ -23,6 +23,18 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def excel_number(value: Decimal) -> float:
+    """An Excel cell holds an IEEE double, so money must cross into one here — and only here.
+
+    Amounts up to 15 significant digits survive the trip exactly at 0.01; anything that would
+    not is refused rather than silently rounded.
+    """
+    number = float(value)
+    if Decimal(repr(number)).quantize(Decimal("0.01")) != value.quantize(Decimal("0.01")):
+        raise ValueError(f"{value} cannot be written to Excel without losing a cent")
+    return number
+
+
 def write_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """One sheet: a bold frozen header row, autofilter, sensible column widths."""
     buf = BytesIO()
@@ -45,7 +57,7 @@ def write_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]
             elif isinstance(value, date):
                 ws.write_datetime(r, c, datetime(value.year, value.month, value.day), d_fmt)
             elif isinstance(value, Decimal):
-                ws.write_number(r, c, float(value), money)
+                ws.write_number(r, c, excel_number(value), money)
             elif isinstance(value, bool):
                 ws.write_boolean(r, c, value)
             elif isinstance(value, int | float):

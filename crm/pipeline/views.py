@@ -240,12 +240,12 @@ def forecast():
                 "datasets": [
                     {
                         "label": _("Amount"),
-                        "data": [float(r["amount"]) for r in by_month],
+                        "data": [str(r["amount"]) for r in by_month],  # Chart.js parses numeric strings: exact
                         "backgroundColor": "#adb5bd",
                     },
                     {
                         "label": _("Weighted amount"),
-                        "data": [float(r["weighted"]) for r in by_month],
+                        "data": [str(r["weighted"]) for r in by_month],
                         "backgroundColor": "#1f6f5c",
                     },
                 ],
