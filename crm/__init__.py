@@ -104,8 +104,10 @@ def _register_models() -> None:
     import crm.attachments.models  # noqa: F401
     import crm.audit.models  # noqa: F401
     import crm.catalog.models  # noqa: F401
+    import crm.contracts.models  # noqa: F401
     import crm.notifications.models  # noqa: F401
     import crm.numbering  # noqa: F401
+    import crm.orders.models  # noqa: F401
     import crm.pipeline.models  # noqa: F401
     import crm.quotes.models  # noqa: F401
     import crm.registry.models  # noqa: F401

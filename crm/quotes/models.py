@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.catalog.models import Product, Scaled
 from crm.db import Model, Money, Timestamps, UTCDateTime
+from crm.pipeline.models import Opportunity
 from crm.sales.models import Customer
 from tenants.models import Membership, TenantScoped
 
@@ -22,6 +23,7 @@ class Quote(TenantScoped, Timestamps, Model):
         UniqueConstraint("tenant_id", "number", "version"),
         Index("ix_quotes_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_quotes_tenant_status", "tenant_id", "status"),
+        Index("ix_quotes_tenant_opportunity", "tenant_id", "opportunity_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,9 +41,12 @@ class Quote(TenantScoped, Timestamps, Model):
     total_incl: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id", ondelete="SET NULL"))
+    # The opportunity this quote prices (won deal → quote → contract → order keep their links).
+    opportunity_id: Mapped[int | None] = mapped_column(ForeignKey("opportunities.id", ondelete="SET NULL"))
 
     customer: Mapped[Customer] = relationship()
     created_by: Mapped[Membership | None] = relationship()
+    opportunity: Mapped[Opportunity | None] = relationship()
     lines: Mapped[list[QuoteLine]] = relationship(
         back_populates="quote", cascade="all, delete-orphan", order_by="QuoteLine.position"
     )
