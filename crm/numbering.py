@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.db import Model, db
 from tenants.models import Tenant, TenantScoped
 
-DEFAULT_PATTERNS = {"quote": "QT-{year}-{seq:04d}"}
+DEFAULT_PATTERNS = {"quote": "QT-{year}-{seq:04d}", "contract": "HT-{year}-{seq:04d}", "order": "SO-{year}-{seq:04d}"}
 
 
 class NumberSequence(TenantScoped, Model):

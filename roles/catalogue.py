@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, object] = {
     "customers.merge": _l("Merge duplicate customers"),
     "pipeline.manage": _l("Manage pipelines, stages and lost reasons"),
     "products.manage": _l("Manage the product catalogue"),
+    "contracts.approve": _l("Approve or reject contracts"),
 }
 
 
@@ -75,7 +76,15 @@ ROLES: dict[str, Role] = {
             _l("Sales manager"),
             _l("Sales of everyone who reports to them."),
             frozenset(
-                _EVERYONE | {"sales.access", "members.export", "customers.assign", "products.manage", "pipeline.manage"}
+                _EVERYONE
+                | {
+                    "sales.access",
+                    "members.export",
+                    "customers.assign",
+                    "products.manage",
+                    "pipeline.manage",
+                    "contracts.approve",
+                }
             ),
             Scope.TEAM,
             30,
