@@ -37,6 +37,9 @@ PERMISSIONS: dict[str, object] = {
     "pipeline.manage": _l("Manage pipelines, stages and lost reasons"),
     "products.manage": _l("Manage the product catalogue"),
     "contracts.approve": _l("Approve or reject contracts"),
+    "announcements.manage": _l("Write announcements and see who has read them"),
+    "kb.manage": _l("Write and organise knowledge-base articles"),
+    "reports.manage": _l("Set work-report rules and follow who has submitted"),
 }
 
 
@@ -84,6 +87,8 @@ ROLES: dict[str, Role] = {
                     "products.manage",
                     "pipeline.manage",
                     "contracts.approve",
+                    "kb.manage",
+                    "reports.manage",
                 }
             ),
             Scope.TEAM,
