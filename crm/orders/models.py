@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -18,6 +19,13 @@ from crm.sales.models import Customer
 from tenants.models import Membership, TenantScoped
 
 DELIVERY_STATUSES = ("pending", "partial", "delivered", "cancelled")
+DELIVERY_LABELS = {
+    "pending": _l("Pending"),
+    "partial": _l("Partly delivered"),
+    "delivered": _l("Delivered"),
+    "cancelled": _l("Cancelled"),
+}
+DELIVERY_BADGES = {"pending": "secondary", "partial": "warning", "delivered": "success", "cancelled": "danger"}
 
 
 class Order(TenantScoped, Timestamps, Model):
