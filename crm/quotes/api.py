@@ -54,6 +54,10 @@ class QuoteSummarySchema(Schema):
     total_tax = fields.Decimal(as_string=True, dump_only=True)
     total_incl = fields.Decimal(as_string=True, dump_only=True)
     previous_id = fields.Integer(dump_only=True, allow_none=True)
+    opportunity_id = fields.Integer(
+        allow_none=True, load_default=None,
+        metadata={"description": "the opportunity this quote prices (same customer); kept on re-issue"},
+    )  # fmt: skip
     sent_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -141,6 +145,7 @@ class Quotes(MethodView):
                 services.QuoteInput(
                     lines=_lines(data["lines"]), prices_include_tax=data["prices_include_tax"],
                     valid_until=data.get("valid_until"), terms=data.get("terms"),
+                    opportunity_id=data.get("opportunity_id"),
                 ),
             )  # fmt: skip
         except (InvalidInput, PermissionDenied) as err:

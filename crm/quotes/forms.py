@@ -8,7 +8,10 @@ from wtforms.validators import DataRequired, Length, Optional
 from crm.catalog.forms import VAT_OPTIONS
 from crm.choices import choices
 
-BLANK_LINES = 3  # empty rows offered under the filled ones; empty rows are ignored
+BLANK_LINES = 1  # empty rows offered under the filled ones ("Add line" gives more); empty rows are ignored
+LINE_FIELDS = (
+    "product_id", "description", "specification", "unit", "quantity", "unit_price", "discount_pct", "tax_rate",
+)  # fmt: skip
 
 
 def _int_or_none(v: object) -> int | None:

@@ -23,12 +23,13 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from crm.audit.services import record
-from crm.catalog.models import Product
-from crm.catalog.services import parse_money, parse_rate
-from crm.db import db, to_money, utcnow
+from crm.catalog.pricing import MAX_AMOUNT, MAX_QTY, ZERO, LineAmounts, line_amounts, parse_lines, totals  # noqa: F401
+from crm.db import db, utcnow
 from crm.numbering import next_number
+from crm.pipeline.models import Opportunity
 from crm.quotes.models import STATUSES, Quote, QuoteLine
 from crm.sales.models import Customer
 from crm.sales.services import InvalidInput
@@ -36,34 +37,7 @@ from crm.sales.visibility import can_edit, can_read, customer_filter
 from roles.checks import PermissionDenied, ensure
 from tenants.models import Membership, Tenant
 
-ZERO = Decimal("0.00")
-MAX_QTY = Decimal("9999999999.999")
-MAX_AMOUNT = Decimal("999999999999.99")
-
-
-@dataclass(frozen=True)
-class LineAmounts:
-    excl: Decimal
-    tax: Decimal
-    incl: Decimal
-
-
-def line_amounts(
-    quantity: Decimal, unit_price: Decimal, rate: Decimal, discount_pct: Decimal = ZERO, *, includes_tax: bool = False
-) -> LineAmounts:
-    """One line, per the rounding order in this module's docstring."""
-    amount = to_money(quantity * unit_price * (Decimal(100) - discount_pct) / Decimal(100))
-    if includes_tax:
-        excl = to_money(amount / (Decimal(1) + rate))
-        return LineAmounts(excl, amount - excl, amount)
-    tax = to_money(amount * rate)
-    return LineAmounts(amount, tax, amount + tax)
-
-
-def totals(lines: list[LineAmounts]) -> LineAmounts:
-    excl = sum((x.excl for x in lines), ZERO)
-    tax = sum((x.tax for x in lines), ZERO)
-    return LineAmounts(excl, tax, excl + tax)
+DEFAULT_RATE = Decimal("0.13")  # an opportunity line without a product: the standard VAT rate
 
 
 @dataclass
@@ -74,65 +48,30 @@ class QuoteInput:
     terms: str | None = None
     issue_date: date | None = None
     fields_sent: set[str] = field(default_factory=set)
-
-
-def _decimal(v: Any) -> Decimal | None:
-    return parse_money(v)
+    opportunity_id: int | None = None  # create only: the opportunity this quote prices
 
 
 def _build_lines(raw: list[dict[str, Any]]) -> list[QuoteLine]:
-    """Validate every line; errors name the field as lines.<n>.<field>. Nothing is written."""
-    errors: dict[str, str] = {}
-    out: list[QuoteLine] = []
+    """Validate every line (crm.catalog.pricing.parse_lines); errors name lines.<n>.<field>."""
     if not raw:
         raise InvalidInput({"lines": _("A quote needs at least one line.")})
-    for i, data in enumerate(raw):
-        key = f"lines.{i}."
-        product = None
-        if data.get("product_id"):
-            product = db.session.scalars(select(Product).where(Product.id == data["product_id"])).one_or_none()
-            if product is None:
-                errors[key + "product_id"] = _("No such product.")
-                continue
-        description = (data.get("description") or (product.name if product else "") or "").strip()
-        if not description:
-            errors[key + "description"] = _("Choose a product or describe the line.")
-        qty = _decimal(data.get("quantity", "1"))
-        if qty is None or qty <= 0 or qty > MAX_QTY or qty != qty.quantize(Decimal("0.001")):
-            errors[key + "quantity"] = _("Enter a quantity above zero (at most three decimals).")
-        price_raw = data.get("unit_price")
-        price = _decimal(price_raw) if price_raw not in (None, "") else (product.list_price if product else None)
-        if price is None or price < 0 or price > MAX_AMOUNT or price != price.quantize(Decimal("0.01")):
-            errors[key + "unit_price"] = _("Enter a unit price of zero or more, e.g. 1280.00.")
-        disc = _decimal(data.get("discount_pct") or "0")
-        if disc is None or disc < 0 or disc > 100:
-            errors[key + "discount_pct"] = _("The discount is a percentage from 0 to 100.")
-        rate_raw = data.get("tax_rate")
-        rate = parse_rate(rate_raw) if rate_raw not in (None, "") else (product.vat_rate if product else None)
-        if rate is None:
-            errors[key + "tax_rate"] = _("The VAT rate must be 13, 9, 6, 3, 1 or 0 %.")
-        if any(k.startswith(key) for k in errors):
-            continue
-        assert qty is not None and price is not None and disc is not None and rate is not None
-        out.append(
-            QuoteLine(
-                position=i,
-                product_id=product.id if product else None,
-                description=description[:200],
-                specification=(data.get("specification") or (product.specification if product else None) or None),
-                unit=(data.get("unit") or (product.unit if product else None) or None),
-                quantity=qty,
-                unit_price=to_money(price),
-                discount_pct=disc.quantize(Decimal("0.01")),
-                tax_rate=rate,
-                amount_excl=ZERO,
-                tax=ZERO,
-                amount_incl=ZERO,
-            )
+    return [
+        QuoteLine(
+            position=i,
+            product_id=x.product_id,
+            description=x.description,
+            specification=x.specification,
+            unit=x.unit,
+            quantity=x.quantity,
+            unit_price=x.unit_price,
+            discount_pct=x.discount_pct,
+            tax_rate=x.tax_rate,
+            amount_excl=ZERO,
+            tax=ZERO,
+            amount_incl=ZERO,
         )
-    if errors:
-        raise InvalidInput(errors)
-    return out
+        for i, x in enumerate(parse_lines(raw))
+    ]
 
 
 def _recompute(q: Quote) -> None:
@@ -154,6 +93,16 @@ def _check_dates(issue: date, valid_until: date | None) -> None:
         raise InvalidInput({"valid_until": _("The quote cannot expire before it is issued.")})
 
 
+def _opportunity_for(actor: Membership, customer: Customer, opportunity_id: int | None) -> Opportunity | None:
+    """The opportunity a new quote prices: in this workspace, visible to the actor, same customer."""
+    if opportunity_id is None:
+        return None
+    opp = db.session.scalars(select(Opportunity).where(Opportunity.id == opportunity_id)).one_or_none()
+    if opp is None or opp.customer_id != customer.id or not can_read(actor, opp.customer):
+        raise InvalidInput({"opportunity_id": _("No such opportunity for this customer.")})
+    return opp
+
+
 def _summary(q: Quote) -> str:
     return f"{q.display_number} · {q.customer.name} · {q.total_incl}"
 
@@ -162,6 +111,7 @@ def create_quote(actor: Membership, tenant: Tenant, customer: Customer, data: Qu
     ensure(actor, "sales.access")
     if not can_edit(actor, customer):
         raise PermissionDenied("sales.access")
+    opportunity = _opportunity_for(actor, customer, data.opportunity_id)
     lines = _build_lines(data.lines or [])
     issue = data.issue_date or date.today()
     valid_until = data.valid_until if data.valid_until is not None else issue + timedelta(days=30)
@@ -177,6 +127,7 @@ def create_quote(actor: Membership, tenant: Tenant, customer: Customer, data: Qu
         issue_date=issue,
         valid_until=valid_until,
         terms=(data.terms or "").strip() or None,
+        opportunity_id=opportunity.id if opportunity is not None else None,
     )
     q.lines = lines
     _recompute(q)
@@ -263,6 +214,7 @@ def reissue_quote(actor: Membership, q: Quote) -> Quote:
         valid_until=max(q.valid_until, date.today()) if q.valid_until else None,
         terms=q.terms,
         previous_id=q.id,
+        opportunity_id=q.opportunity_id,
     )
     new.lines = [
         QuoteLine(
@@ -323,10 +275,76 @@ def list_quotes(actor: Membership, query: QuoteQuery) -> tuple[list[Quote], int]
         stmt = stmt.where(Quote.status == query.status)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.scalars(
-        stmt.order_by(Quote.id.desc()).offset((query.page - 1) * query.page_size).limit(query.page_size)
+        stmt.options(contains_eager(Quote.customer))  # the list shows each quote's customer: no N+1
+        .order_by(Quote.id.desc())
+        .offset((query.page - 1) * query.page_size)
+        .limit(query.page_size)
     )
     return list(rows), total
 
 
 def versions_of(q: Quote) -> list[Quote]:
     return list(db.session.scalars(select(Quote).where(Quote.number == q.number).order_by(Quote.version)))
+
+
+def expire_quotes(today: date) -> int:
+    """The daily run for the tenant in context: sent quotes past their validity become expired.
+
+    Recorded without a member (like the public pool's returns): the system did it."""
+    due = list(
+        db.session.scalars(
+            select(Quote).where(Quote.status == "sent", Quote.valid_until.is_not(None), Quote.valid_until < today)
+        )
+    )
+    for q in due:
+        q.status = "expired"
+        record(
+            "quote.expired", q, summary=_summary(q),
+            changes={"status": {"before": "sent", "after": "expired"}, "valid_until": str(q.valid_until)},
+        )  # fmt: skip
+    db.session.flush()
+    return len(due)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the form would save: each line's amounts (None where the line has an error) and the totals
+    of the valid lines, by the same arithmetic as create_quote."""
+
+    lines: list[LineAmounts | None]
+    total: LineAmounts
+    invalid: int
+
+
+def preview_totals(raw: list[dict[str, Any]], includes_tax: bool) -> Preview:
+    """Price each line on its own, so one bad line does not hide the others' amounts. Writes nothing."""
+    out: list[LineAmounts | None] = []
+    for data in raw:
+        try:
+            out.append(parse_lines([data], includes_tax=includes_tax)[0].amounts)
+        except InvalidInput:
+            out.append(None)
+    valid = [x for x in out if x is not None]
+    return Preview(out, totals(valid), len(out) - len(valid))
+
+
+def lines_from_opportunity(opp: Opportunity) -> list[dict[str, Any]]:
+    """The opportunity's lines as quote form rows: the product's specification, unit and VAT rate
+    where the line names a product of this workspace, else 13 %."""
+    from crm.catalog.models import Product
+
+    ids = {x.product_id for x in opp.lines if x.product_id}
+    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))} if ids else {}
+    rows = []
+    for x in opp.lines:
+        p = products.get(x.product_id) if x.product_id else None
+        rows.append(
+            {
+                "product_id": p.id if p else None, "description": x.description,
+                "specification": p.specification if p else None, "unit": p.unit if p else None,
+                "quantity": format(x.quantity.normalize(), "f"),
+                "unit_price": f"{x.unit_price:.2f}", "discount_pct": "0",
+                "tax_rate": f"{(p.vat_rate if p else DEFAULT_RATE):.2f}",
+            }
+        )  # fmt: skip
+    return rows

@@ -1,10 +1,18 @@
-"""Sales → Quotes: list, form (drafts only), the quote page, send, outcome, re-issue, PDF."""
+"""Sales → Quotes: list, form (drafts only), the quote page, send, outcome, re-issue, PDF.
+
+The form's lines are htmx-enhanced: a GET returns one row (blank, or filled from a picked
+product), and a POST of the whole form returns the totals preview, priced by the same
+arithmetic the save uses. Without JavaScript the same form works through plain submits
+("Add line", "Remove") that re-render the page without saving.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -13,13 +21,15 @@ from crm.catalog.models import Product
 from crm.choices import choices
 from crm.db import db
 from crm.money_words import to_capital
+from crm.pipeline.models import Opportunity
 from crm.quotes import services
-from crm.quotes.forms import BLANK_LINES, LineForm, OutcomeForm, QuoteForm
+from crm.quotes.forms import BLANK_LINES, LINE_FIELDS, LineForm, OutcomeForm, QuoteForm
 from crm.quotes.models import STATUSES, Quote
 from crm.quotes.pdf import quote_pdf_response
 from crm.sales.models import Customer
+from crm.sales.picker import customer_options
 from crm.sales.sections import Section, register
-from crm.sales.services import CustomerQuery, InvalidInput, list_customers
+from crm.sales.services import InvalidInput
 from crm.sales.visibility import can_edit, can_read
 from crm.scoping import get_or_404
 from roles.checks import PermissionDenied, can, require
@@ -68,7 +78,7 @@ def index():
     )
     return render_template(
         "quotes/index.html", rows=rows, total=total, status=status, page=page,
-        pages=max((total + 49) // 50, 1), status_labels=STATUS_LABELS, badges=STATUS_BADGES,
+        pages=max((total + 49) // 50, 1), status_labels=STATUS_LABELS, badges=STATUS_BADGES, today=date.today(),
     )  # fmt: skip
 
 
@@ -77,12 +87,16 @@ def _product_choices() -> list[Any]:
     return choices([(None, "—")] + [(p.id, f"{p.code} · {p.name}") for p in rows])
 
 
+def _visible_opportunity(opportunity_id: int) -> Opportunity:
+    """An opportunity to quote from: in this workspace and on a customer the member can see."""
+    opp = get_or_404(Opportunity, opportunity_id)
+    if opp.customer.archived_at is not None or not can_read(g.member, opp.customer):
+        abort(404)
+    return opp
+
+
 def _prepare(form: QuoteForm, customer: Customer | None) -> None:
-    customers = list_customers(g.member, CustomerQuery(sort="name", limit=200))
-    pairs = [(c.id, c.name) for c in customers if can_edit(g.member, c)]
-    if customer is not None and all(cid != customer.id for cid, _n in pairs):
-        pairs.insert(0, (customer.id, customer.name))
-    form.customer_id.choices = choices([(None, "—")] + pairs)
+    form.customer_id.choices = choices([(None, "—")] + customer_options(g.member, None, customer))
     while len([e for e in form.lines.entries if not e.form.is_blank()]) + BLANK_LINES > len(form.lines.entries):
         form.lines.append_entry()
     product_choices = _product_choices()
@@ -96,9 +110,30 @@ def _line_data(form: QuoteForm) -> list[dict[str, Any]]:
         f: LineForm = entry.form
         if f.is_blank():
             continue
-        out.append({k: f[k].data for k in ("product_id", "description", "specification", "unit", "quantity",
-                                            "unit_price", "discount_pct", "tax_rate")})  # fmt: skip
+        out.append({k: f[k].data for k in LINE_FIELDS})
     return out
+
+
+def _preview_context(form: QuoteForm) -> dict[str, Any]:
+    preview = services.preview_totals(_line_data(form), bool(form.prices_include_tax.data))
+    return {"preview": preview, "capital": to_capital(preview.total.incl)}
+
+
+def _line_edit(form: QuoteForm) -> bool:
+    """The no-JavaScript "Add line" / "Remove" submits: change the rows, save nothing."""
+    if "add_line" in request.form:
+        form.lines.append_entry()
+        return True
+    remove = request.form.get("remove_line", "")
+    if remove.isdigit():
+        # WTForms renumbers the posted rows 0, 1, …; find the row by its place among the posted indices.
+        posted = sorted({int(m.group(1)) for k in request.form for m in [LINE_NAME.match(k)] if m})
+        if int(remove) in posted:
+            del form.lines.entries[posted.index(int(remove))]
+        if not form.lines.entries:
+            form.lines.append_entry()
+        return True
+    return False
 
 
 def _apply_errors(form: QuoteForm, errors: dict[str, str]) -> list[str]:
@@ -116,16 +151,20 @@ def _apply_errors(form: QuoteForm, errors: dict[str, str]) -> list[str]:
     return general
 
 
-def _save(form: QuoteForm, quote: Quote | None, customer: Customer | None):
+def _save(form: QuoteForm, quote: Quote | None, customer: Customer | None, opportunity: Opportunity | None = None):
     general: list[str] = []
+    if request.method == "POST" and _line_edit(form):
+        _prepare(form, customer)
+        return _render_form(form, quote, general, opportunity, 200)
     if form.validate_on_submit():
         data = services.QuoteInput(
             lines=_line_data(form), prices_include_tax=form.prices_include_tax.data,
             valid_until=form.valid_until.data, terms=form.terms.data,
+            opportunity_id=opportunity.id if opportunity is not None else None,
         )  # fmt: skip
         try:
             if quote is None:
-                target = _visible_customer(form.customer_id.data)
+                target = opportunity.customer if opportunity is not None else _visible_customer(form.customer_id.data)
                 if target is None:
                     raise InvalidInput({"customer_id": _("Choose one of your customers.")})
                 quote = services.create_quote(g.member, g.tenant, target, data)
@@ -142,19 +181,49 @@ def _save(form: QuoteForm, quote: Quote | None, customer: Customer | None):
             flash(_("Quote %(number)s saved.", number=quote.display_number), "success")
             return redirect(url_for("quotes.show", quote_id=quote.id))
     _prepare(form, customer)
-    status = 400 if request.method == "POST" else 200
-    return render_template("quotes/form.html", form=form, quote=quote, general=general), status
+    return _render_form(form, quote, general, opportunity, 400 if request.method == "POST" else 200)
+
+
+def _render_form(
+    form: QuoteForm, quote: Quote | None, general: list[str], opportunity: Opportunity | None, status: int
+):
+    return (
+        render_template(
+            "quotes/form.html", form=form, quote=quote, general=general, opportunity=opportunity,
+            **_preview_context(form),
+        ),
+        status,
+    )  # fmt: skip
+
+
+def _fill_lines(form: QuoteForm, rows: list[dict[str, Any]]) -> None:
+    form.lines.entries = []
+    form.lines.last_index = -1
+    for row in rows:
+        form.lines.append_entry(row)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @require("sales.access")
 def new():
     form = QuoteForm()
-    customer = _visible_customer(request.args.get("customer_id", type=int))
-    if request.method == "GET" and customer is not None:
-        form.customer_id.data = customer.id
+    opportunity = None
+    if "opportunity_id" in request.args:
+        opportunity = _visible_opportunity(request.args.get("opportunity_id", -1, type=int))
+        customer: Customer | None = opportunity.customer
+        form.customer_id.data = opportunity.customer_id  # the opportunity's customer, always
+        if request.method == "GET":
+            rows = services.lines_from_opportunity(opportunity) or [
+                {"description": opportunity.title, "quantity": "1", "unit_price": f"{opportunity.amount:.2f}",
+                 "discount_pct": "0", "tax_rate": f"{services.DEFAULT_RATE:.2f}"}
+            ]  # fmt: skip
+            _fill_lines(form, rows)
+    else:
+        customer = _visible_customer(request.args.get("customer_id", type=int))
+        if request.method == "GET" and customer is not None:
+            form.customer_id.data = customer.id
     _prepare(form, customer)  # choices before validation
-    return _save(form, None, customer)
+    return _save(form, None, customer, opportunity)
 
 
 @bp.route("/<int:quote_id>/edit", methods=["GET", "POST"])
@@ -168,19 +237,73 @@ def edit(quote_id: int):
         return redirect(url_for("quotes.show", quote_id=q.id))
     form = QuoteForm(obj=q) if request.method == "GET" else QuoteForm()
     if request.method == "GET":
-        form.lines.entries = []
-        for line in q.lines:
-            form.lines.append_entry(
+        _fill_lines(
+            form,
+            [
                 {
                     "product_id": line.product_id, "description": line.description,
-                    "specification": line.specification, "unit": line.unit, "quantity": str(line.quantity.normalize()),
-                    "unit_price": f"{line.unit_price:.2f}", "discount_pct": str(line.discount_pct.normalize()),
-                    "tax_rate": f"{line.tax_rate:.2f}",
+                    "specification": line.specification, "unit": line.unit,
+                    "quantity": format(line.quantity.normalize(), "f"), "unit_price": f"{line.unit_price:.2f}",
+                    "discount_pct": format(line.discount_pct.normalize(), "f"), "tax_rate": f"{line.tax_rate:.2f}",
                 }
-            )  # fmt: skip
+                for line in q.lines
+            ],
+        )  # fmt: skip
     form.customer_id.data = q.customer_id  # the customer of a quote does not change
     _prepare(form, q.customer)
     return _save(form, q, q.customer)
+
+
+LINE_NAME = re.compile(r"^lines-(\d{1,4})-")
+MAX_ROWS = 200
+
+
+@bp.get("/line")
+@require("sales.access")
+def line_row():
+    """One row of the lines table (htmx). ``index`` names the row; without it the row is a new
+    blank one after the highest index sent. A picked product fills in its description,
+    specification, unit, list price and VAT rate; quantity and discount stay as typed.
+    ``remove=1`` answers an empty row (the page deletes it). Each answer asks the totals to refresh."""
+    a = request.args
+    if a.get("remove"):
+        return _line_response("")
+    index = a.get("index", type=int)
+    if index is None:
+        used = [int(m.group(1)) for k in a for m in [LINE_NAME.match(k)] if m]
+        index = max(used, default=-1) + 1
+    if not 0 <= index < 10 * MAX_ROWS:
+        abort(400)
+    prefix = f"lines-{index}"
+    values = {name: a.get(f"{prefix}-{name}") for name in LINE_FIELDS}
+    product_id = a.get(f"{prefix}-product_id", type=int)
+    values["product_id"] = product_id
+    if product_id is not None:
+        product = db.session.scalars(select(Product).where(Product.id == product_id)).one_or_none()
+        if product is None:
+            abort(404)
+        values.update(
+            description=product.name, specification=product.specification or "", unit=product.unit or "",
+            unit_price=f"{product.list_price:.2f}", tax_rate=f"{product.vat_rate:.2f}",
+        )  # fmt: skip
+        values["quantity"] = values.get("quantity") or "1"
+    lf = LineForm(prefix=prefix, data=values)
+    lf.product_id.choices = _product_choices()
+    return _line_response(render_template("quotes/_line.html", lf=lf, index=index))
+
+
+def _line_response(body: str) -> Response:
+    resp = make_response(body)
+    resp.headers["HX-Trigger-After-Swap"] = "quote-lines-changed"
+    return resp
+
+
+@bp.post("/preview")
+@require("sales.access")
+def preview():
+    """The totals of the form as it stands (htmx): excluding tax, tax, including tax, in words."""
+    form = QuoteForm()
+    return render_template("quotes/_totals.html", **_preview_context(form))
 
 
 @bp.get("/<int:quote_id>")

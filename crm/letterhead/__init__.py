@@ -1,0 +1,1 @@
+"""Settings → Letterhead: the company details and logo printed on quotes and contracts."""
