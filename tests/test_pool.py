@@ -204,3 +204,132 @@ def test_api_claim_release_assign_and_preview(app, tenant_a, token_for):
     assert r.status_code == 200 and r.json["owner_id"] == tenant_a["sales"].id
     r = client.get("/api/v1/customers/pool-due", headers=mgr_h)
     assert r.status_code == 200 and r.json == []
+
+
+# --- the "M days without a won deal" rule -------------------------------------------------
+
+
+def _set_rules(app, tenant, **values):
+    with in_tenant(app, tenant.id):
+        from tenants.models import Tenant
+
+        t = db.session.get(Tenant, tenant.id)
+        t.settings = {**(t.settings or {}), "pool": {**pool.DEFAULT_RULES, **values}}
+        db.session.commit()
+
+
+def _win(app, member, cid, closed_at):
+    """A won opportunity of customer `cid`, closed at `closed_at`."""
+    from crm.pipeline import services as pipeline
+    from crm.pipeline.models import Stage
+
+    with in_tenant(app, member.tenant_id, member.user_id):
+        actor = sf.actor(member)
+        pipeline.ensure_default_pipeline(actor)
+        won = db.session.scalars(select(Stage).where(Stage.kind == "won")).first()
+        opp = pipeline.create_opportunity(
+            actor, pipeline.OpportunityInput(values={"customer_id": cid, "title": "赢单", "amount": "1000.00"},
+                                             stage_id=won.id)
+        )  # fmt: skip
+        opp.closed_at = closed_at
+        db.session.commit()
+
+
+def test_no_win_rule_returns_customers_without_a_recent_won_deal_and_spares_locked_ones(app, tenant_a):
+    rep = tenant_a["sales"]
+    _set_rules(app, tenant_a, return_after_idle_days=0, return_after_no_win_days=90, warn_days=5)
+    now = utcnow()
+    never_won = sf.customer(app, rep, "从未赢单客户有限公司")
+    old_win = sf.customer(app, rep, "早年赢单客户有限公司")
+    recent_win = sf.customer(app, rep, "近期赢单客户有限公司")
+    soon = sf.customer(app, rep, "即将到期赢单客户有限公司")
+    new_owner = sf.customer(app, rep, "新认领客户有限公司")
+    locked = sf.customer(app, rep, "锁定无赢单客户有限公司", locked=True)
+    for cid in (never_won, old_win, recent_win, soon, locked):
+        # Busy with follow-ups: only the no-win clock can send these back.
+        sf.set_fields(app, tenant_a.id, cid, owned_since=now - timedelta(days=400), last_followup_at=now)
+    sf.set_fields(app, tenant_a.id, new_owner, owned_since=now - timedelta(days=10))
+    _win(app, rep, old_win, now - timedelta(days=200))
+    _win(app, rep, recent_win, now - timedelta(days=30))
+    _win(app, rep, soon, now - timedelta(days=87))
+    with in_tenant(app, tenant_a.id):
+        preview = {d.customer.id: (d.warn, d.rule) for d in pool.due_for_return(now)}
+        assert preview == {never_won: (False, "no_win"), old_win: (False, "no_win"), soon: (True, "no_win")}
+        due_soon = next(d for d in pool.due_for_return(now) if d.customer.id == soon)
+        assert abs(due_soon.returns_on - (now + timedelta(days=3))) < timedelta(seconds=5)
+        assert pool.apply_rules(now) == {"returned": 2, "warned": 1}
+        db.session.commit()
+        owners = {c.id: c.owner_id for c in db.session.scalars(select(Customer))}
+        assert owners[never_won] is None and owners[old_win] is None
+        assert all(owners[c] == rep.id for c in (recent_win, soon, new_owner, locked))
+        reasons = set(db.session.scalars(select(PoolEvent.reason).where(PoolEvent.action == "return")))
+        assert reasons == {"no_win"}
+        titles = list(db.session.scalars(select(Notification.title).where(Notification.recipient_id == rep.id)))
+        assert len(titles) == 3 and all("90" in t for t in titles)
+
+
+def test_a_customer_goes_back_when_either_clock_runs_out_and_the_first_one_is_named(app, tenant_a):
+    rep = tenant_a["sales"]
+    _set_rules(app, tenant_a, return_after_idle_days=30, return_after_no_win_days=60, warn_days=3)
+    now = utcnow()
+    busy_no_win = sf.customer(app, rep, "勤跟进无赢单客户有限公司")
+    idle_winner = sf.customer(app, rep, "有赢单但闲置客户有限公司")
+    fine = sf.customer(app, rep, "一切正常客户有限公司")
+    sf.set_fields(app, tenant_a.id, busy_no_win, owned_since=now - timedelta(days=61), last_followup_at=now)
+    sf.set_fields(app, tenant_a.id, idle_winner, owned_since=now - timedelta(days=100),
+                  last_followup_at=now - timedelta(days=31))  # fmt: skip
+    sf.set_fields(app, tenant_a.id, fine, owned_since=now - timedelta(days=100), last_followup_at=now)
+    _win(app, rep, idle_winner, now - timedelta(days=5))
+    _win(app, rep, fine, now - timedelta(days=5))
+    with in_tenant(app, tenant_a.id):
+        preview = {d.customer.id: d.rule for d in pool.due_for_return(now)}
+        assert preview == {busy_no_win: "no_win", idle_winner: "idle"}
+        assert pool.apply_rules(now) == {"returned": 2, "warned": 0}
+        db.session.commit()
+        reasons = dict(db.session.execute(select(PoolEvent.customer_id, PoolEvent.reason)).all())
+        assert reasons == {busy_no_win: "no_win", idle_winner: "idle"}
+        titles = sorted(db.session.scalars(select(Notification.title).where(Notification.recipient_id == rep.id)))
+        assert any("60" in t for t in titles) and any("30" in t for t in titles)
+
+
+def test_the_no_win_rule_is_off_at_zero(app, tenant_a):
+    rep = tenant_a["sales"]
+    _set_rules(app, tenant_a, return_after_idle_days=0, return_after_no_win_days=0)
+    cid = sf.customer(app, rep, "规则关闭客户有限公司")
+    sf.set_fields(app, tenant_a.id, cid, owned_since=utcnow() - timedelta(days=999))
+    with in_tenant(app, tenant_a.id):
+        assert pool.due_for_return() == []
+        assert pool.apply_rules() == {"returned": 0, "warned": 0}
+
+
+def test_the_preview_names_the_rule_and_the_date(app, tenant_a, client_as):
+    rep = tenant_a["sales"]
+    _set_rules(app, tenant_a, return_after_idle_days=0, return_after_no_win_days=30, warn_days=5)
+    cid = sf.customer(app, rep, "预览无赢单客户有限公司")
+    returns = utcnow() + timedelta(days=2)
+    sf.set_fields(app, tenant_a.id, cid, owned_since=returns - timedelta(days=30))
+    page = client_as(tenant_a["sales_manager"], **{"Accept-Language": "en"}).get(f"/w/{tenant_a.slug}/sales/pool")
+    html = page.get_data(as_text=True)
+    assert "预览无赢单客户有限公司" in html and 'data-testid="pool-due-rule"' in html
+    assert "No won deal" in html
+    assert f'datetime="{returns.date().isoformat()}"' in html
+
+
+def test_the_no_win_rule_is_saved_from_the_form_and_bad_values_change_nothing(app, tenant_a, client_as):
+    admin = client_as(tenant_a["admin"])
+    url = f"/w/{tenant_a.slug}/sales/pool/rules"
+    base = {"return_after_idle_days": "30", "warn_days": "3", "claim_limit-sales": "10", "max_owned-sales": "300"}
+    assert 'name="return_after_no_win_days"' in admin.get(url).get_data(as_text=True)
+    for bad in ("-1", "abc", "2"):  # negative, not a number, not after the 3-day warning
+        r = post(admin, url, {**base, "return_after_no_win_days": bad})
+        assert r.status_code == 400, bad
+        with in_tenant(app, tenant_a.id):
+            assert pool.pool_rules()["return_after_no_win_days"] == 0
+    r = post(admin, url, {**base, "return_after_no_win_days": "90"})
+    assert r.status_code == 302
+    with in_tenant(app, tenant_a.id):
+        assert pool.pool_rules()["return_after_no_win_days"] == 90
+    # A form without the field keeps the saved value.
+    assert post(admin, url, base).status_code == 302
+    with in_tenant(app, tenant_a.id):
+        assert pool.pool_rules()["return_after_no_win_days"] == 90

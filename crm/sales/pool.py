@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from crm.audit.services import record
 from crm.db import db, utcnow
@@ -31,8 +31,10 @@ DEFAULT_RULES: dict[str, Any] = {
     "claim_limit": {"sales": 10, "sales_manager": 30},  # claims per member per day
     "max_owned": {"sales": 300, "sales_manager": 1000},  # customers a member may own
     "return_after_idle_days": 30,  # back to the pool after N days without a follow-up
+    "return_after_no_win_days": 0,  # back to the pool after M days without a won deal (0 = off)
     "warn_days": 3,  # warn the owner K days before
 }
+RETURN_RULES = ("return_after_idle_days", "return_after_no_win_days")
 
 
 def pool_rules(tenant: Tenant | None = None) -> dict[str, Any]:
@@ -44,10 +46,14 @@ def pool_rules(tenant: Tenant | None = None) -> dict[str, Any]:
 def save_rules(actor: Membership, values: dict[str, Any]) -> dict[str, Any]:
     ensure(actor, "settings.manage")
     errors: dict[str, str] = {}
-    for key in ("return_after_idle_days", "warn_days"):
-        if not isinstance(values.get(key), int) or values[key] < 0:
-            errors[key] = _("Enter a whole number of days, 0 or more.")
-    if not errors and values["warn_days"] >= values["return_after_idle_days"] > 0:
+    current = pool_rules()
+    values = {**values}
+    values.setdefault("return_after_no_win_days", current["return_after_no_win_days"])
+    for key in (*RETURN_RULES, "warn_days"):
+        v = values.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0 or v > 3650:
+            errors[key] = _("Enter a whole number of days, from 0 to 3650.")
+    if not errors and any(values["warn_days"] >= values[key] > 0 for key in RETURN_RULES):
         errors["warn_days"] = _("The warning must come before the return.")
     for key in ("claim_limit", "max_owned"):
         for role, n in (values.get(key) or {}).items():
@@ -164,29 +170,86 @@ class Due:
     customer: Customer
     returns_on: datetime
     warn: bool  # inside the warning window, not yet due
+    rule: str = "idle"  # which clock runs out first: "idle" (no follow-up) or "no_win" (no won deal)
+
+    @property
+    def rule_label(self) -> str:
+        return RULE_LABELS[self.rule]()
+
+
+RULE_LABELS = {
+    "idle": lambda: _("No follow-up"),
+    "no_win": lambda: _("No won deal"),
+}
+
+
+def _latest_wins() -> Any:
+    """Per customer, when its latest won opportunity closed (a subquery to outer-join)."""
+    from crm.pipeline.models import Opportunity, Stage
+
+    return (
+        select(Opportunity.customer_id.label("customer_id"), func.max(Opportunity.closed_at).label("won_at"))
+        .join(Stage, Stage.id == Opportunity.stage_id)
+        .where(Stage.kind == "won", Opportunity.closed_at.is_not(None))
+        .group_by(Opportunity.customer_id)
+        .subquery("latest_wins")
+    )
 
 
 def due_for_return(now: datetime | None = None, member: Membership | None = None) -> list[Due]:
-    """Owned, unlocked customers whose idle clock runs out within the warning window."""
+    """Owned, unlocked customers whose idle clock or no-win clock runs out within the warning window.
+
+    The idle clock starts at the latest follow-up (else since owned, else created); the no-win
+    clock at the later of since owned (else created) and the customer's latest won deal. Each
+    customer is listed once, under the clock that runs out first.
+    """
     rules = pool_rules()
-    days = rules["return_after_idle_days"]
-    if not days:
+    idle_days = rules["return_after_idle_days"]
+    no_win_days = rules.get("return_after_no_win_days") or 0
+    if not idle_days and not no_win_days:
         return []
     now = now or utcnow()
-    clock = func.coalesce(Customer.last_followup_at, Customer.owned_since, Customer.created_at)
-    horizon = now - timedelta(days=days) + timedelta(days=rules["warn_days"])
-    stmt = select(Customer).where(
-        Customer.owner_id.is_not(None), Customer.locked.is_(False), Customer.archived_at.is_(None), clock <= horizon
+    warn = timedelta(days=rules["warn_days"])
+    idle_clock = func.coalesce(Customer.last_followup_at, Customer.owned_since, Customer.created_at)
+    owned_clock = func.coalesce(Customer.owned_since, Customer.created_at)
+    wins = _latest_wins()
+    conditions = []
+    if idle_days:
+        conditions.append(idle_clock <= now - timedelta(days=idle_days) + warn)
+    if no_win_days:
+        horizon = now - timedelta(days=no_win_days) + warn
+        conditions.append(and_(owned_clock <= horizon, or_(wins.c.won_at.is_(None), wins.c.won_at <= horizon)))
+    stmt = (
+        select(Customer, wins.c.won_at)
+        .outerjoin(wins, wins.c.customer_id == Customer.id)
+        .where(
+            Customer.owner_id.is_not(None),
+            Customer.locked.is_(False),
+            Customer.archived_at.is_(None),
+            or_(*conditions),
+        )
+        .order_by(Customer.id)
     )
     if member is not None:
         visible = visible_member_ids(member)
         if visible is not None:
             stmt = stmt.where(Customer.owner_id.in_(visible))
     out = []
-    for c in db.session.scalars(stmt.order_by(clock, Customer.id)):
-        start = c.last_followup_at or c.owned_since or c.created_at
-        returns_on = start + timedelta(days=days)
-        out.append(Due(c, returns_on, warn=returns_on > now))
+    for c, won_at in db.session.execute(stmt).all():
+        candidates = []
+        if idle_days:
+            idle_start = c.last_followup_at or c.owned_since or c.created_at
+            candidates.append((idle_start + timedelta(days=idle_days), "idle"))
+        if no_win_days:
+            start = c.owned_since or c.created_at
+            if won_at is not None and won_at > start:
+                start = won_at
+            candidates.append((start + timedelta(days=no_win_days), "no_win"))
+        returns_on, rule = min(candidates, key=lambda x: x[0])
+        if returns_on - warn > now:
+            continue  # not inside the warning window by this clock (the other one matched in SQL)
+        out.append(Due(c, returns_on, warn=returns_on > now, rule=rule))
+    out.sort(key=lambda d: (d.returns_on, d.customer.id))
     return out
 
 
@@ -195,6 +258,7 @@ def apply_rules(now: datetime | None = None) -> dict[str, int]:
     from crm.notifications.services import notify
 
     now = now or utcnow()
+    rules = pool_rules()
     since = _start_of_today(current_tenant)
     warned_today = set(
         db.session.scalars(
@@ -208,19 +272,29 @@ def apply_rules(now: datetime | None = None) -> dict[str, int]:
         if due.warn:
             if c.id in warned_today or owner is None:
                 continue
-            db.session.add(PoolEvent(customer_id=c.id, member_id=owner.id, action="warn"))
-            notify(owner, "pool.warning", _("“%(name)s” goes back to the public pool on %(day)s unless you follow up.",
-                                            name=c.name, day=due.returns_on.date().isoformat()))  # fmt: skip
+            db.session.add(PoolEvent(customer_id=c.id, member_id=owner.id, action="warn", reason=due.rule))
+            day = due.returns_on.date().isoformat()
+            if due.rule == "no_win":
+                text = _("“%(name)s” goes back to the public pool on %(day)s unless you win a deal with it "
+                         "(rule: %(n)d days without a won deal).", name=c.name, day=day,
+                         n=rules["return_after_no_win_days"])  # fmt: skip
+            else:
+                text = _("“%(name)s” goes back to the public pool on %(day)s unless you follow up "
+                         "(rule: %(n)d days without a follow-up).", name=c.name, day=day,
+                         n=rules["return_after_idle_days"])  # fmt: skip
+            notify(owner, "pool.warning", text)
             warned += 1
         else:
-            db.session.add(PoolEvent(customer_id=c.id, member_id=c.owner_id, action="return", reason="idle"))
-            record("customer.returned", c, summary=c.name, changes={"owner_id": {"before": c.owner_id, "after": None}})
+            db.session.add(PoolEvent(customer_id=c.id, member_id=c.owner_id, action="return", reason=due.rule))
+            record("customer.returned", c, summary=f"{c.name}: {due.rule}",
+                   changes={"owner_id": {"before": c.owner_id, "after": None}})  # fmt: skip
             if owner is not None:
-                message = _(
-                    "“%(name)s” went back to the public pool: no follow-up for %(n)d days.",
-                    name=c.name,
-                    n=pool_rules()["return_after_idle_days"],
-                )
+                if due.rule == "no_win":
+                    message = _("“%(name)s” went back to the public pool: no won deal for %(n)d days.",
+                                name=c.name, n=rules["return_after_no_win_days"])  # fmt: skip
+                else:
+                    message = _("“%(name)s” went back to the public pool: no follow-up for %(n)d days.",
+                                name=c.name, n=rules["return_after_idle_days"])  # fmt: skip
                 notify(owner, "pool.returned", message)
             c.owner_id = None
             c.owned_since = None

@@ -120,6 +120,10 @@ def rules():
         values = {
             "return_after_idle_days": num("return_after_idle_days"),
             "warn_days": num("warn_days"),
+            # An older form (or a script) that leaves the no-win rule out keeps its current value.
+            "return_after_no_win_days": num("return_after_no_win_days")
+            if "return_after_no_win_days" in request.form
+            else current["return_after_no_win_days"],
             "claim_limit": {r: n for r in ROLES if (n := num(f"claim_limit-{r}")) is not None},
             "max_owned": {r: n for r in ROLES if (n := num(f"max_owned-{r}")) is not None},
         }
