@@ -498,15 +498,15 @@ def test_export_speaks_the_language_of_the_person_who_asked(app, tenant_a, clien
 
 
 @pytest.mark.redis
-def test_the_nightly_cron_entry_queues_one_recorded_pool_job_per_workspace(redis_app, tenant_a, tenant_b, monkeypatch):
+def test_the_nightly_cron_queues_one_recorded_upkeep_job_per_workspace(redis_app, tenant_a, tenant_b, monkeypatch):
     from rq import Queue, SimpleWorker
 
     import workers.runner
-    from workers.jobs.pool_rules import enqueue_daily_pool_rules
+    from workers.jobs.sales_daily import enqueue_daily_sales
     from workers.models import JobRecord
 
     monkeypatch.setattr(workers.runner, "_app", redis_app)
-    assert enqueue_daily_pool_rules() == 2
+    assert enqueue_daily_sales() == 2
     with redis_app.app_context():
         from workers.queue import redis_connection
 
@@ -517,5 +517,5 @@ def test_the_nightly_cron_entry_queues_one_recorded_pool_job_per_workspace(redis
             from tenants.context import tenant_context
 
             with tenant_context(t.id):
-                jobs = list(db.session.scalars(select(JobRecord).where(JobRecord.kind == "pool_rules")))
+                jobs = list(db.session.scalars(select(JobRecord).where(JobRecord.kind == "sales_daily")))
                 assert [(j.status, j.tenant_id) for j in jobs] == [("finished", t.id)]
