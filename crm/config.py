@@ -37,6 +37,9 @@ class Config:
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
     MAIL_USE_SSL = _env_bool("MAIL_USE_SSL", False)
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Taizhang <no-reply@taizhang.local>")
+    # Where members reach the app (https://taizhang.example.com): links in mail sent from jobs,
+    # which have no request to take the host from.
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
 
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -95,6 +95,10 @@ class ProfileForm(FlaskForm):
         validators=[Optional()],
     )
     timezone = SelectField(_l("Time zone"), choices=TIMEZONES)
+    notify_by_mail = BooleanField(
+        _l("E-mail me notifications"),
+        description=_l("Announcements, report comments and reminders, contract approvals — in every workspace."),
+    )
 
 
 class AcceptInvitationForm(FlaskForm):

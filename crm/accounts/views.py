@@ -25,6 +25,7 @@ from crm.db import db
 from crm.extensions import limiter, login_manager
 from crm.i18n import SUPPORTED
 from crm.mail import send_mail
+from crm.notifications.services import set_user_mail, user_gets_mail
 from crm.urls import after_response, safe_next
 from tenants import sessions
 from tenants.context import tenant_context
@@ -209,7 +210,9 @@ def profile() -> Response | str:
     form = ProfileForm(obj=current_user)
     if request.method == "GET":
         form.locale.data = current_user.locale or ""
+        form.notify_by_mail.data = user_gets_mail(current_user)
     if form.validate_on_submit():
+        set_user_mail(current_user, bool(form.notify_by_mail.data))
         current_user.name = form.name.data.strip()
         current_user.locale = form.locale.data or None
         current_user.timezone = form.timezone.data

@@ -1,0 +1,1 @@
+"""Settings → Workspace: name, time zone, currency, fiscal year and document numbering."""
