@@ -75,29 +75,36 @@ def _workspace(key: str):
 @bp.get("/sales/")
 @require("sales.access")
 def sales():
-    from crm.activities.services import my_day
-    from crm.sales.forms import STATUS_LABELS
-    from crm.sales.services import dashboard_summary
+    from crm.shell import sales_dashboard
 
-    summary = dashboard_summary(g.member)
-    chart = {
-        "labels": [str(label) for label in STATUS_LABELS.values()],
-        "data": [summary["by_status"].get(key, 0) for key in STATUS_LABELS],
-    }
-    return render_template(
-        "shell/sales.html",
-        summary=summary,
-        scope=scope_of(g.member.roles),
-        people=_people_in_scope(),
-        chart=chart,
-        my_day=my_day(g.member),
-    )
+    d = sales_dashboard.build(g.member, request.args.get("scope"))
+    return render_template("shell/sales.html", d=d, charts=sales_dashboard.charts(d), scope=scope_of(g.member.roles))
 
 
 @bp.get("/office/")
 @require("office.access")
 def office():
-    return _workspace("office")
+    """The Office dashboard: announcements (unread marked), recent articles, reports to read and mine."""
+    from crm.announcements import services as announcements
+    from crm.kb.services import ArticleQuery, list_articles
+    from crm.workreports import services as reports
+    from crm.workreports.services import ReportQuery, list_reports
+
+    items = announcements.feed(g.member, utcnow(), limit=8)
+    articles, _n = list_articles(g.member, ArticleQuery(status="published", page_size=6))
+    received, _n = list_reports(g.member, ReportQuery(box="received", page_size=6))
+    mine, _n = list_reports(g.member, ReportQuery(box="mine", page_size=4))
+    return render_template(
+        "shell/office.html",
+        pinned=[i for i in items if i.announcement.pinned],
+        latest=[i for i in items if not i.announcement.pinned][:5],
+        unread=sum(i.unread for i in items),
+        articles=articles,
+        received=received,
+        mine=mine,
+        reader_id=g.member.id,
+        reports=reports,
+    )
 
 
 @bp.get("/finance/")

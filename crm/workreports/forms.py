@@ -22,10 +22,13 @@ HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 class ReportForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=choices(KIND_CHOICES), validators=[InputRequired()])
     day = DateField(_l("Day in the period"), validators=[InputRequired()])
-    done = TextAreaField(_l("Done"), validators=[Optional(), Length(max=20000)],
+    # Pre-filled text runs to a dozen lines: a two-line box would hide most of it.
+    done = TextAreaField(_l("Done"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 10},
                          description=_l("Markdown: **bold**, lists with “- ”, links."))  # fmt: skip
-    planned = TextAreaField(_l("Planned next"), validators=[Optional(), Length(max=20000)])
-    problems = TextAreaField(_l("Problems and help needed"), validators=[Optional(), Length(max=20000)])
+    planned = TextAreaField(_l("Planned next"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 5})
+    problems = TextAreaField(
+        _l("Problems and help needed"), validators=[Optional(), Length(max=20000)], render_kw={"rows": 4}
+    )
     recipient_ids = SelectMultipleField(
         _l("Recipients"), coerce=int, validate_choice=False,
         description=_l("Your manager by default; add others who should read it."),
