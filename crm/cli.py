@@ -159,12 +159,14 @@ def seed_demo() -> None:
         tenant, _m = create_workspace("演示科技有限公司", slug, owner)
     for email, name, roles, boss in DEMO_MEMBERS[1:]:
         add_member(tenant, email, DEMO_PASSWORD, roles, boss, name)
+    from crm.office_demo import seed_office
     from crm.sales.demo import seed_customers, seed_sales_flow
 
     with tenant_context(tenant):
         members = list(db.session.scalars(select(Membership).order_by(Membership.id)))
         seed_customers(members)
         seed_sales_flow(tenant, members)
+        seed_office(tenant, members)
     db.session.commit()
     click.echo(f"demo workspace ready at /w/{slug}/ — sign in with any of (password {DEMO_PASSWORD}):")
     for email, _name, roles, _boss in DEMO_MEMBERS:

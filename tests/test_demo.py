@@ -118,3 +118,22 @@ def test_after_the_seed_the_sales_dashboard_renders_with_every_chart_filled(app,
         values = [Decimal(str(v)) for ds in cfg["data"]["datasets"] for v in ds["data"]]
         assert any(v > 0 for v in values), name
     assert 'data-testid="contracts-expiring"' in html and "HT-" in html
+
+
+def test_the_demo_office_has_announcements_articles_and_a_prefilled_report(app, seeded):
+    from crm.announcements.models import Announcement
+    from crm.kb.models import KbArticle
+    from crm.workreports.models import WorkReport
+
+    with in_tenant(app, seeded):
+        counts = {
+            m.__name__: db.session.scalar(select(func.count(m.id))) for m in (Announcement, KbArticle, WorkReport)
+        }
+        report = db.session.scalars(select(WorkReport)).one()
+        assert report.status == "submitted" and report.recipients  # the rep's manager reads it
+    assert counts == {"Announcement": 2, "KbArticle": 3, "WorkReport": 1}
+    again = app.test_cli_runner().invoke(args=["seed", "demo"])
+    assert again.exit_code == 0
+    with in_tenant(app, seeded):
+        assert db.session.scalar(select(func.count(KbArticle.id))) == 3
+        assert db.session.scalar(select(func.count(WorkReport.id))) == 1
