@@ -428,7 +428,7 @@ def test_the_opportunity_partial_shows_linked_articles(app, tenant_a, kbw):
         included = render_template_string(
             "{% with kb=kb_for_opportunity(opp) %}{% include 'office/kb/_linked_articles.html' %}{% endwith %}", opp=opp
         )
-    assert "销售手册" in html and f'value="{oid}"' in html and "Link an article" in html
+    assert "销售手册" in html and f'value="{oid}"' in html and 'name="article_id"' in html
     assert included == html
 
 
@@ -546,3 +546,16 @@ def test_search_uses_the_gin_indexes_under_rls(app, tenant_a, kbw, owner_engine,
     for index in indexes:
         assert f"Bitmap Index Scan on {index}" in plan, plan
     assert "Seq Scan on kb_articles" not in plan, plan
+
+
+def test_the_opportunity_page_lists_its_linked_articles(app, tenant_a, kbw, client_as):
+    rep = tenant_a["sales"]
+    with in_tenant(app, tenant_a.id):
+        member = db.session.get(Membership, rep.id)
+        customer, _ = factories.make_customer(member, "百川科技有限公司")
+        opp = factories.make_opportunity(member, customer.id, "年度框架")
+        db.session.commit()
+        oid = opp.id
+    f.link(app, rep, kbw["a_sales"], "opportunity", oid)
+    page = client_as(rep).get(f"/w/{rep.slug}/sales/pipeline/opportunities/{oid}").get_data(as_text=True)
+    assert 'data-testid="kb-linked-articles"' in page and "销售手册" in page
