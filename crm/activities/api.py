@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from crm.activities import services
 from crm.activities.models import FOLLOWUP_KINDS, FollowUp, Task
+from crm.api.errors import fail
 from crm.attachments.views import readable_attachment, send
 from crm.db import db
 from crm.sales.models import Customer
@@ -86,12 +87,8 @@ class TaskQueryArgs(Schema):
     include_done = fields.Boolean(load_default=False)
 
 
-def _fail(err: Exception) -> None:
-    if isinstance(err, services.InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
-    if isinstance(err, PermissionDenied):
-        abort(403, message="You may not change this record.")
-    raise err
+def _fail(err: Exception) -> NoReturn:
+    fail(err, "You may not change this record.")
 
 
 def _customer(customer_id: int) -> Customer:

@@ -4,7 +4,7 @@ reminders for holders of announcements.manage. The same rules as the pages."""
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 
 from crm.announcements import services
 from crm.announcements.models import CATEGORIES, Announcement
+from crm.api.errors import fail
 from crm.attachments import services as attachments
 from crm.db import db, utcnow
 from crm.markdown import render
@@ -131,12 +132,8 @@ def _one(a: Announcement) -> dict[str, Any]:
     return _dump(a, row.read_at if row else None, row.acknowledged_at if row else None, _files([a.id]).get(a.id, []))
 
 
-def _fail(err: Exception) -> None:
-    if isinstance(err, InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
-    if isinstance(err, PermissionDenied):
-        abort(403, message="You may not manage announcements.")
-    raise err
+def _fail(err: Exception) -> NoReturn:
+    fail(err, "You may not manage announcements.")
 
 
 def _readable(announcement_id: int) -> Announcement:

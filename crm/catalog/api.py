@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from crm.api.errors import fail
 from crm.catalog import services
 from crm.catalog.models import Product
 from crm.db import db
@@ -59,12 +60,8 @@ class ProductPageSchema(Schema):
     total = fields.Integer()
 
 
-def _fail(err: Exception) -> None:
-    if isinstance(err, InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
-    if isinstance(err, PermissionDenied):
-        abort(403, message="You may not manage products.")
-    raise err
+def _fail(err: Exception) -> NoReturn:
+    fail(err, "You may not manage products.")
 
 
 def _get(product_id: int) -> Product:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from crm.api.errors import fail
 from crm.contracts import services
 from crm.contracts.models import STATUSES, Contract
 from crm.contracts.pdf import contract_pdf_response
@@ -106,14 +107,10 @@ class RedateSchema(Schema):
     ends_on = fields.Date(required=True)
 
 
-def _fail(err: Exception) -> None:
-    if isinstance(err, InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
+def _fail(err: Exception) -> NoReturn:
     if isinstance(err, services.SelfApproval):
         abort(403, message="You submitted this contract yourself; another manager has to approve it.")
-    if isinstance(err, PermissionDenied):
-        abort(403, message="You may not do this with this contract.")
-    raise err
+    fail(err, "You may not do this with this contract.")
 
 
 def _visible(contract_id: int) -> Contract:

@@ -8,13 +8,14 @@ someone saved since.
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g, jsonify, make_response
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from crm.api.errors import fail
 from crm.db import db
 from crm.kb import services
 from crm.kb.models import LINK_TYPES, STATUSES, KbArticle, KbCategory, KbLink
@@ -118,12 +119,8 @@ class KbLinkSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
 
 
-def _fail(err: Exception) -> None:
-    if isinstance(err, InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
-    if isinstance(err, PermissionDenied):
-        abort(403, message="You may not do this.")
-    raise err
+def _fail(err: Exception) -> NoReturn:
+    fail(err, "You may not do this.")
 
 
 def _visible(article_id: int) -> KbArticle:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from crm.api.errors import fail
 from crm.contracts.models import Contract
 from crm.db import db
 from crm.orders import services
@@ -111,12 +112,8 @@ class OrderCancelSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
-def _fail(err: Exception) -> None:
-    if isinstance(err, InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
-    if isinstance(err, PermissionDenied):
-        abort(403, message="You may not change this order.")
-    raise err
+def _fail(err: Exception) -> NoReturn:
+    fail(err, "You may not change this order.")
 
 
 def _visible(order_id: int) -> Order:

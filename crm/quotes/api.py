@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from crm.api.errors import fail
 from crm.db import db
 from crm.quotes import services
 from crm.quotes.models import STATUSES, Quote
@@ -87,12 +88,8 @@ class QuotePageSchema(Schema):
     total = fields.Integer()
 
 
-def _fail(err: Exception) -> None:
-    if isinstance(err, InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
-    if isinstance(err, PermissionDenied):
-        abort(403, message="You may not change this quote.")
-    raise err
+def _fail(err: Exception) -> NoReturn:
+    fail(err, "You may not change this quote.")
 
 
 def _visible(quote_id: int) -> Quote:

@@ -4,13 +4,14 @@ who may not change it gets 403."""
 from __future__ import annotations
 
 from functools import wraps
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from crm.api.errors import fail
 from crm.db import db, utcnow
 from crm.sales.services import InvalidInput
 from crm.scoping import get_in_tenant
@@ -149,12 +150,8 @@ class WorkReportRulesSchema(Schema):
     monthly = fields.Nested(WorkReportRuleSchema)
 
 
-def _fail(err: Exception) -> None:
-    if isinstance(err, InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
-    if isinstance(err, PermissionDenied):
-        abort(403, message="You may not do this with this report.")
-    raise err
+def _fail(err: Exception) -> NoReturn:
+    fail(err, "You may not do this with this report.")
 
 
 def _visible(report_id: int) -> WorkReport:
