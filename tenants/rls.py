@@ -21,12 +21,17 @@ USER_SETTING = "app.user_id"
 _SET = text("SELECT set_config('app.tenant_id', :tid, true), set_config('app.user_id', :uid, true)")
 
 
-def _apply(connection: Any) -> None:
+def apply_settings(connection: Any, tenant_id: int | None, user_id: int | None = None) -> None:
+    """Set the tenant (and user) for the connection's open transaction; nothing off PostgreSQL.
+    For bare connections outside the session (a job's progress writes) as well as the session."""
     if connection.dialect.name != "postgresql":
         return
-    tid = current_tenant_id()
-    uid = current_user_id()
+    tid, uid = tenant_id, user_id
     connection.execute(_SET, {"tid": "" if tid is None else str(tid), "uid": "" if uid is None else str(uid)})
+
+
+def _apply(connection: Any) -> None:
+    apply_settings(connection, current_tenant_id(), current_user_id())
 
 
 def _after_begin(session: Session, transaction: Any, connection: Any) -> None:

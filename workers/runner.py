@@ -16,11 +16,12 @@ from typing import Any
 
 from flask import Flask
 from rq.worker import Worker
-from sqlalchemy import text, update
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from crm.db import db, utcnow
 from tenants.context import TenantContextMissing, tenant_context
+from tenants.rls import apply_settings
 from workers.models import JobRecord
 
 log = logging.getLogger("taizhang.jobs")
@@ -78,8 +79,7 @@ class Progress:
 
     def __call__(self, percent: int, message: str | None = None) -> None:
         with db.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant_id)})
+            apply_settings(conn, self.tenant_id)
             # Core update on the table: the ORM guard needs a session, this is a bare connection.
             table = JobRecord.__table__
             conn.execute(
