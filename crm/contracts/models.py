@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,6 +21,16 @@ from tenants.models import Membership, TenantScoped
 # draft → pending (submitted) → active (approved) → expired (end date passed) | terminated.
 # A rejection sends a pending contract back to draft with the manager's comment.
 STATUSES = ("draft", "pending", "active", "expired", "terminated")
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "pending": _l("Pending approval"),
+    "active": lazy_pgettext("contract status", "Active"),
+    "expired": _l("Expired"),
+    "terminated": _l("Terminated"),
+}
+STATUS_BADGES = {
+    "draft": "secondary", "pending": "warning", "active": "success", "expired": "light", "terminated": "danger",
+}  # fmt: skip
 
 
 class Contract(TenantScoped, Timestamps, Model):

@@ -117,10 +117,11 @@ def _build_payments(raw: list[dict[str, Any]] | None, amount: Decimal | None, er
             total += value
             rows.append(ContractPayment(position=i, due_on=due, amount=value, note=note or None))
     if not bad and amount is not None and total != amount:
+        # Formatted first: pybabel skips a gettext call whose arguments hold f-strings.
+        figures = {"sum": f"{total:,.2f}", "amount": f"{amount:,.2f}", "diff": f"{amount - total:,.2f}"}
         errors["payments"] = _(
-            "The payments add up to %(sum)s, but the contract amount is %(amount)s (difference %(diff)s).",
-            sum=f"{total:,.2f}", amount=f"{amount:,.2f}", diff=f"{amount - total:,.2f}",
-        )  # fmt: skip
+            "The payments add up to %(sum)s, but the contract amount is %(amount)s (difference %(diff)s).", **figures
+        )
     return rows
 
 

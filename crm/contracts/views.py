@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from crm.choices import choices
 from crm.contracts import services
 from crm.contracts.forms import BLANK_PAYMENTS, ContractForm, RedateForm, ReviewForm, TerminateForm
-from crm.contracts.models import STATUSES, Contract, ContractReview
+from crm.contracts.models import STATUS_BADGES, STATUS_LABELS, STATUSES, Contract, ContractReview
 from crm.contracts.pdf import contract_pdf_response
 from crm.db import db
 from crm.money_words import to_capital
@@ -35,16 +35,6 @@ bp = Blueprint("contracts", __name__, url_prefix="/w/<slug>/sales/contracts")
 
 PAGE_SIZE = 50
 EXPIRING_DAYS = 30
-STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "pending": _l("Pending approval"),
-    "active": _l("Active"),
-    "expired": _l("Expired"),
-    "terminated": _l("Terminated"),
-}
-STATUS_BADGES = {
-    "draft": "secondary", "pending": "warning", "active": "success", "expired": "light", "terminated": "danger",
-}  # fmt: skip
 DECISION_LABELS = {"submitted": _l("Submitted"), "approved": _l("Approved"), "rejected": _l("Rejected")}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,6 +16,18 @@ from crm.sales.models import Customer
 from tenants.models import Membership, TenantScoped
 
 STATUSES = ("draft", "sent", "accepted", "rejected", "expired", "superseded")
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "sent": _l("Sent"),
+    "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"),
+    "expired": _l("Expired"),
+    "superseded": _l("Superseded"),
+}
+STATUS_BADGES = {
+    "draft": "secondary", "sent": "primary", "accepted": "success", "rejected": "danger",
+    "expired": "warning", "superseded": "light",
+}  # fmt: skip
 
 
 class Quote(TenantScoped, Timestamps, Model):

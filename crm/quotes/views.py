@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.catalog.models import Product
@@ -24,7 +23,7 @@ from crm.money_words import to_capital
 from crm.pipeline.models import Opportunity
 from crm.quotes import services
 from crm.quotes.forms import BLANK_LINES, LINE_FIELDS, LineForm, OutcomeForm, QuoteForm
-from crm.quotes.models import STATUSES, Quote
+from crm.quotes.models import STATUS_BADGES, STATUS_LABELS, STATUSES, Quote
 from crm.quotes.pdf import quote_pdf_response
 from crm.sales.models import Customer
 from crm.sales.picker import customer_options
@@ -36,19 +35,6 @@ from roles.checks import PermissionDenied, can, require
 from tenants.models import Membership
 
 bp = Blueprint("quotes", __name__, url_prefix="/w/<slug>/sales/quotes")
-
-STATUS_LABELS = {
-    "draft": _l("Draft"),
-    "sent": _l("Sent"),
-    "accepted": _l("Accepted"),
-    "rejected": _l("Rejected"),
-    "expired": _l("Expired"),
-    "superseded": _l("Superseded"),
-}
-STATUS_BADGES = {
-    "draft": "secondary", "sent": "primary", "accepted": "success", "rejected": "danger",
-    "expired": "warning", "superseded": "light",
-}  # fmt: skip
 
 
 def _visible_quote(quote_id: int) -> Quote:
