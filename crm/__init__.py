@@ -100,11 +100,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_models() -> None:
     # Import every model so metadata (and so migrations and RLS checks) sees all tables.
     import crm.activities.models  # noqa: F401
+    import crm.announcements.models  # noqa: F401
     import crm.api.models  # noqa: F401
     import crm.attachments.models  # noqa: F401
     import crm.audit.models  # noqa: F401
     import crm.catalog.models  # noqa: F401
     import crm.contracts.models  # noqa: F401
+    import crm.kb.models  # noqa: F401
     import crm.notifications.models  # noqa: F401
     import crm.numbering  # noqa: F401
     import crm.orders.models  # noqa: F401
@@ -113,29 +115,42 @@ def _register_models() -> None:
     import crm.registry.models  # noqa: F401
     import crm.sales.models  # noqa: F401
     import tenants.models  # noqa: F401
+    import crm.workreports.models  # noqa: F401
     import workers.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts.views import bp as accounts_bp
     from crm.activities.views import bp as activities_bp
+    from crm.announcements.views import bp as announcements_bp
     from crm.api import init_api
     from crm.api.views import bp as tokens_bp
     from crm.attachments.views import bp as attachments_bp
+    from crm.audit.views import bp as audit_bp
     from crm.catalog.views import bp as products_bp
+    from crm.contracts.views import bp as contracts_bp
     from crm.jobs.views import bp as jobs_bp
+    from crm.kb.views import bp as kb_bp
+    from crm.letterhead.views import bp as letterhead_bp
     from crm.members.views import bp as members_bp
     from crm.notifications.views import bp as notifications_bp
+    from crm.orders.views import bp as orders_bp
     from crm.pipeline.views import bp as pipeline_bp
     from crm.quotes.views import bp as quotes_bp
     from crm.registry.views import bp as registry_bp
     from crm.sales.pool_views import bp as pool_bp
     from crm.sales.views import bp as customers_bp
     from crm.shell.views import bp as shell_bp
+    from crm.workreports.views import bp as work_reports_bp
+    from crm.workspace_settings.views import bp as workspace_settings_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(shell_bp)
+    app.register_blueprint(announcements_bp)
     app.register_blueprint(members_bp)
+    app.register_blueprint(letterhead_bp)
+    app.register_blueprint(workspace_settings_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(tokens_bp)
@@ -147,6 +162,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(pipeline_bp)
     app.register_blueprint(products_bp)
     app.register_blueprint(quotes_bp)
+    app.register_blueprint(contracts_bp)
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(kb_bp)
+    app.register_blueprint(work_reports_bp)
     init_api(app)
 
 

@@ -41,13 +41,41 @@ WORKSPACES: tuple[Workspace, ...] = (
             Section(_l("Pipeline"), "pipeline.index", "sales.access"),
             Section(_l("Products"), "products.index", "sales.access"),
             Section(_l("Quotes"), "quotes.index", "sales.access"),
+            Section(_l("Contracts"), "contracts.index", "sales.access"),
+            Section(_l("Orders"), "orders.index", "sales.access"),
         ),
     ),
-    Workspace("office", _l("Office"), "megaphone", "office.access", "shell.office"),
+    Workspace(
+        "office",
+        _l("Office"),
+        "megaphone",
+        "office.access",
+        "shell.office",
+        (
+            # Announcements, knowledge base, work reports: each context adds its line here.
+            Section(_l("Announcements"), "announcements.index", "office.access"),
+            Section(_l("Knowledge base"), "kb.index", "office.access"),
+            Section(_l("Work reports"), "work_reports.index", "office.access"),
+        ),
+    ),
     Workspace("finance", _l("Finance"), "calculator", "finance.access", "shell.finance"),
-    Workspace("settings", _l("Settings"), "gear", "members.manage", "members.index"),
+    Workspace(
+        "settings",
+        _l("Settings"),
+        "gear",
+        "members.manage",
+        "workspace_settings.home",
+        (
+            Section(_l("Members"), "members.index", "members.manage"),
+            Section(_l("Workspace"), "workspace_settings.workspace", "settings.manage"),
+            Section(_l("Letterhead"), "letterhead.index", "settings.manage"),
+            Section(_l("Audit log"), "audit.index", "audit.view"),
+        ),
+    ),
 )
 
 
 def visible_workspaces(member: Membership | None) -> list[Workspace]:
-    return [w for w in WORKSPACES if can(member, w.permission)]
+    # A workspace opens to its own permission, or to any of its sections' (settings.manage or
+    # audit.view without members.manage still reaches Settings).
+    return [w for w in WORKSPACES if can(member, w.permission) or any(can(member, s.permission) for s in w.sections)]

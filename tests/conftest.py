@@ -414,6 +414,8 @@ class World:
         self.opportunity_id: dict[str, int] = {}  # the sales rep's, on that customer
         self.product_id: dict[str, int] = {}  # made by the owner
         self.quote_id: dict[str, int] = {}  # the sales rep's draft quote for that customer
+        self.order_id: dict[str, int] = {}  # the sales rep's pending order (by hand) for that customer
+        self.contract_id: dict[str, int] = {}  # the sales rep's draft contract for that customer
 
 
 def _build_world(app: Flask, tenants: dict[str, factories.TenantInfo]) -> World:
@@ -449,6 +451,12 @@ def _build_world(app: Flask, tenants: dict[str, factories.TenantInfo]) -> World:
 
             w.product_id[key] = make_product(rows["owner"], "P-001", f"{t.slug} 产品").id
             w.quote_id[key] = make_quote(rows["sales"], customer.id).id
+            from tests.order_factories import make_order
+
+            w.order_id[key] = make_order(rows["sales"], customer.id).id
+            from tests.contract_factories import make_contract
+
+            w.contract_id[key] = make_contract(rows["sales"], customer.id).id
         db.session.commit()
     return w
 

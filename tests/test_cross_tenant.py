@@ -30,8 +30,17 @@ OBJECTS = {
     "attachment_id": lambda w: w.attachment_id["a"],
     "pipeline_id": lambda w: w.pipeline_id["a"],
     "opportunity_id": lambda w: w.opportunity_id["a"],
+    "stage_id": lambda w: w.stage_id["a"],
     "product_id": lambda w: w.product_id["a"],
     "quote_id": lambda w: w.quote_id["a"],
+    "order_id": lambda w: w.order_id["a"],
+    "contract_id": lambda w: w.contract_id["a"],
+    "entry_id": lambda w: w.audit_entry_id["a"],
+    "work_report_id": lambda w: w.work_report_id["a"],
+    "announcement_id": lambda w: w.announcement_id["a"],
+    "category_id": lambda w: w.kb_category_id["a"],
+    "article_id": lambda w: w.kb_article_id["a"],
+    "link_id": lambda w: w.kb_link_id["a"],
 }
 OTHER_VALUES = {"path": "x", "token": "x", "code": "en"}
 
@@ -97,6 +106,21 @@ def world(world, app):
     from tests.test_activities import add_activities
 
     add_activities(app, world)
+    from tests.test_audit_log import add_audit_entries
+
+    add_audit_entries(app, world)
+    from tests.work_report_factories import add_work_reports
+
+    add_work_reports(app, world)
+    from tests.test_pipeline_settings import add_pipeline_objects
+
+    add_pipeline_objects(app, world)
+    from tests.announcement_factories import add_announcement_objects
+
+    add_announcement_objects(app, world)
+    from tests.kb_factories import add_kb_objects
+
+    add_kb_objects(app, world)
     return world
 
 
@@ -247,3 +271,33 @@ def test_pages_show_nothing_of_another_workspace(app, world, client_as):
         page = c.get(url).get_data(as_text=True)
         leaked = sorted(s for s in b_strings if s in page)
         assert not leaked, f"{url} shows workspace b's {leaked}"
+
+
+def test_ids_in_query_strings_and_bodies_do_not_reach_another_workspace(app, world, client_as, snapshot_a):
+    """Quote form helpers take ids outside the path: ?opportunity_id=, a picked product, an API body."""
+    before = snapshot_a()
+    a, b = world.tenants["a"], world.tenants["b"]
+    c = client_as(b["owner"])
+    base = f"/w/{b.slug}/sales/quotes"
+    new_from_a = f"{base}/new?opportunity_id={world.opportunity_id['a']}"
+    assert c.get(new_from_a).status_code == 404
+    assert post(c, new_from_a, {"lines-0-description": "x"}).status_code == 404
+    pid = world.product_id["a"]
+    assert c.get(f"{base}/line", query_string={"index": 0, "lines-0-product_id": pid}).status_code == 404
+    r = c.post(
+        "/api/v1/quotes",
+        json={"customer_id": world.customer_id["b"], "opportunity_id": world.opportunity_id["a"],
+              "lines": [{"description": "x", "unit_price": "1.00", "tax_rate": "0.13"}]},
+        headers=bearer(world.tokens[("b", "owner")]),
+    )  # fmt: skip
+    assert r.status_code == 422 and "opportunity_id" in r.get_json()["errors"]["json"]
+    # A's letterhead never shows on B's settings page.
+    with in_tenant(app, a.id):
+        from tenants.models import Tenant
+
+        t = db.session.get(Tenant, a.id)
+        t.settings = {**(t.settings or {}), "letterhead": {"legal_name": "阿尔法专用抬头"}}
+        db.session.commit()
+    before = snapshot_a()
+    assert "阿尔法专用抬头" not in c.get(f"/w/{b.slug}/settings/letterhead").get_data(as_text=True)
+    assert snapshot_a() == before

@@ -34,8 +34,25 @@ def members(status: int, anonymous: int = 404) -> dict[str, int]:
 
 CONTACT = "/w/<slug>/sales/customers/<int:customer_id>/contacts/<int:contact_id>"
 OPP = "/w/<slug>/sales/pipeline/opportunities/<int:opportunity_id>"
+PSET = "/w/<slug>/sales/pipeline/settings/<int:pipeline_id>"
+STAGE = PSET + "/stages/<int:stage_id>"
+API_PIPE = "/api/v1/pipelines/<int:pipeline_id>"
 PRODUCT = "/w/<slug>/sales/products/<int:product_id>"
 QUOTE = "/w/<slug>/sales/quotes/<int:quote_id>"
+ORDER = "/w/<slug>/sales/orders/<int:order_id>"
+CONTRACT = "/w/<slug>/sales/contracts/<int:contract_id>"
+API_CONTRACT = "/api/v1/contracts/<int:contract_id>"
+WREP = "/w/<slug>/office/reports"
+WREP_ONE = WREP + "/<int:work_report_id>"
+API_WREP = "/api/v1/work-reports"
+API_WREP_ONE = API_WREP + "/<int:work_report_id>"
+KB = "/w/<slug>/office/kb"
+KB_ART = KB + "/articles/<int:article_id>"
+KB_CAT = KB + "/categories/<int:category_id>"
+API_KB_ART = "/api/v1/kb/articles/<int:article_id>"
+API_KB_CAT = "/api/v1/kb/categories/<int:category_id>"
+ANN = "/w/<slug>/office/announcements"
+API_ANN = "/api/v1/announcements/<int:announcement_id>"
 
 # fmt: off
 #                                                    anon owner admin mgr sales finance
@@ -65,6 +82,29 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/w/<slug>/office/"):                    members(200),
     ("GET", "/w/<slug>/finance/"):                   row(404, 200, 200, 403, 403, 200),
     ("GET", "/w/<slug>/search"):                     members(200),
+    # -- office → announcements (target: the owner's published announcement for everyone, no
+    #    acknowledgement asked, so acknowledging answers "not needed"); writing is for managers
+    ("GET", ANN):                                    members(200),
+    ("GET", ANN + "/unread"):                        members(200),
+    ("GET", ANN + "/new"):                           row(404, 200, 200, 403, 403, 403),
+    ("POST", ANN + "/new"):                          row(404, 400, 400, 403, 403, 403),  # no title
+    ("GET", ANN + "/<int:announcement_id>"):         members(200),
+    ("GET", ANN + "/<int:announcement_id>/edit"):    row(404, 200, 200, 403, 403, 403),
+    ("POST", ANN + "/<int:announcement_id>/edit"):   row(404, 400, 400, 403, 403, 403),  # no title
+    ("POST", ANN + "/<int:announcement_id>/delete"): row(404, 302, 302, 403, 403, 403),
+    ("GET", ANN + "/<int:announcement_id>/receipts"): row(404, 200, 200, 403, 403, 403),
+    ("POST", ANN + "/<int:announcement_id>/remind"): row(404, 302, 302, 403, 403, 403),
+    ("GET", ANN + "/<int:announcement_id>/acknowledge"): members(302),  # none asked: to the page
+    ("POST", ANN + "/<int:announcement_id>/acknowledge"): members(302),  # none asked: flash, back
+    ("GET", "/api/v1/announcements"):                row(401, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/announcements"):               row(401, 422, 422, 403, 403, 403),  # empty body
+    ("GET", API_ANN):                                row(401, 200, 200, 200, 200, 200),
+    ("PATCH", API_ANN):                              row(401, 200, 200, 403, 403, 403),  # empty patch
+    ("DELETE", API_ANN):                             row(401, 204, 204, 403, 403, 403),
+    ("POST", API_ANN + "/read"):                     row(401, 200, 200, 200, 200, 200),
+    ("POST", API_ANN + "/acknowledge"):              row(401, 422, 422, 422, 422, 422),  # none asked
+    ("GET", API_ANN + "/receipts"):                  row(401, 200, 200, 403, 403, 403),
+    ("POST", API_ANN + "/remind"):                   row(401, 200, 200, 403, 403, 403),
     # -- notifications (each member opens their own)
     ("GET", "/w/<slug>/notifications"):              members(200),
     ("GET", "/w/<slug>/notifications/bell"):         members(200),
@@ -87,9 +127,23 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/w/<slug>/settings/members/<int:member_id>/transfer-ownership"): row(404, 302, 403, 403, 403, 403),
     ("POST", "/w/<slug>/settings/members/invitations/<int:invitation_id>/revoke"): row(404, 302, 302, 403, 403, 403),
     ("POST", "/w/<slug>/settings/members/export"):   row(404, 302, 302, 302, 403, 302),
+    # -- settings → letterhead (an empty form is a valid one: saved as it was)
+    ("GET", "/w/<slug>/settings/letterhead"):        row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/letterhead"):       row(404, 302, 302, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/letterhead/logo/remove"): row(404, 302, 302, 403, 403, 403),
+    # -- settings → landing (to the first section the member may open), workspace settings
+    #    (an empty form lacks the name: 400) and the audit log (target: the owner's entry)
+    ("GET", "/w/<slug>/settings"):                   row(404, 302, 302, 403, 403, 403),
+    ("GET", "/w/<slug>/settings/workspace"):         row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/workspace"):        row(404, 400, 400, 403, 403, 403),
+    ("GET", "/w/<slug>/settings/workspace/preview"): row(404, 200, 200, 403, 403, 403),
+    ("GET", "/w/<slug>/settings/audit"):             row(404, 200, 200, 403, 403, 403),
+    ("GET", "/w/<slug>/settings/audit/<int:entry_id>"): row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/settings/audit/export"):     row(404, 302, 302, 403, 403, 403),
     # -- sales → customers (target: the sales rep's customer and its contact; finance has no
     #    Sales workspace; merging is for owners and admins)
     ("GET", "/w/<slug>/sales/customers"):            row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/customers/options"):    row(404, 200, 200, 200, 200, 403),
     ("GET", "/w/<slug>/sales/customers/new"):        row(404, 200, 200, 200, 200, 403),
     ("POST", "/w/<slug>/sales/customers/new"):       row(404, 400, 400, 400, 400, 403),  # no name
     ("GET", "/w/<slug>/sales/customers/<int:customer_id>"):      row(404, 200, 200, 200, 200, 403),
@@ -132,6 +186,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     #    sales managers, admins and owners)
     ("GET", "/w/<slug>/sales/pipeline"):             row(404, 302, 302, 302, 302, 403),
     ("GET", "/w/<slug>/sales/pipeline/<int:pipeline_id>"): row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/pipeline/<int:pipeline_id>/stages/<int:stage_id>/cards"): row(404, 200, 200, 200, 200, 403),
     ("GET", "/w/<slug>/sales/pipeline/forecast"):    row(404, 200, 200, 200, 200, 403),
     ("GET", "/w/<slug>/sales/pipeline/lost-reasons"):  row(404, 200, 200, 200, 403, 403),
     ("POST", "/w/<slug>/sales/pipeline/lost-reasons"): row(404, 400, 400, 400, 403, 403),  # no name
@@ -142,6 +197,19 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", OPP + "/edit"):                         row(404, 302, 302, 302, 302, 403),  # unchanged
     ("POST", OPP + "/move"):                         row(404, 422, 422, 422, 422, 403),  # no stage
     ("POST", OPP + "/delete"):                       row(404, 302, 302, 302, 302, 403),
+    # -- sales → pipeline settings (pipeline.manage; target: the default pipeline, whose first
+    #    stage holds the sales rep's opportunity)
+    ("GET", "/w/<slug>/sales/pipeline/settings"):    row(404, 200, 200, 200, 403, 403),
+    ("POST", "/w/<slug>/sales/pipeline/settings"):   row(404, 400, 400, 400, 403, 403),  # no name
+    ("GET", PSET):                                   row(404, 200, 200, 200, 403, 403),
+    ("POST", PSET):                                  row(404, 400, 400, 400, 403, 403),  # no name
+    ("POST", PSET + "/default"):                     row(404, 302, 302, 302, 403, 403),  # already default
+    ("POST", PSET + "/delete"):                      row(404, 400, 400, 400, 403, 403),  # holds an opportunity
+    ("POST", PSET + "/stages"):                      row(404, 400, 400, 400, 403, 403),  # no name
+    ("POST", PSET + "/stages/order"):                row(404, 400, 400, 400, 403, 403),  # no order
+    ("POST", STAGE):                                 row(404, 400, 400, 400, 403, 403),  # no name
+    ("POST", STAGE + "/move"):                       row(404, 400, 400, 400, 403, 403),  # no direction
+    ("POST", STAGE + "/delete"):                     row(404, 400, 400, 400, 403, 403),  # holds an opportunity
     # -- sales → products (target: the owner's product; managing is for sales managers, admins
     #    and owners) and quotes (target: the sales rep's draft quote for their customer)
     ("GET", "/w/<slug>/sales/products"):             row(404, 200, 200, 200, 200, 403),
@@ -160,9 +228,59 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", QUOTE + "/outcome"):                    row(404, 302, 302, 302, 302, 403),  # nothing chosen
     ("POST", QUOTE + "/reissue"):                    row(404, 302, 302, 302, 302, 403),  # a draft: refused
     ("GET", QUOTE + "/pdf"):                         row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/quotes/line"):          row(404, 200, 200, 200, 200, 403),  # a blank row
+    ("POST", "/w/<slug>/sales/quotes/preview"):      row(404, 200, 200, 200, 200, 403),  # totals of nothing
+    # -- sales → orders (target: the sales rep's pending order, by hand, for their customer)
+    ("GET", "/w/<slug>/sales/orders"):               row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/orders/new"):           row(404, 200, 200, 200, 200, 403),
+    ("POST", "/w/<slug>/sales/orders/new"):          row(404, 400, 400, 400, 400, 403),  # empty form
+    ("GET", ORDER):                                  row(404, 200, 200, 200, 200, 403),
+    ("GET", ORDER + "/edit"):                        row(404, 200, 200, 200, 200, 403),
+    ("POST", ORDER + "/edit"):                       row(404, 400, 400, 400, 400, 403),  # no date, no lines
+    ("GET", ORDER + "/delivery"):                    row(404, 200, 200, 200, 200, 403),
+    ("POST", ORDER + "/delivery"):                   row(404, 302, 302, 302, 302, 403),  # nothing delivered yet
+    ("GET", ORDER + "/cancel"):                      row(404, 200, 200, 200, 200, 403),
+    ("POST", ORDER + "/cancel"):                     row(404, 400, 400, 400, 400, 403),  # no reason
+    ("POST", ORDER + "/delete"):                     row(404, 302, 302, 302, 302, 403),  # pending: deleted
+    # -- sales → contracts (target: the sales rep's draft contract for their customer; approving,
+    #    rejecting and re-dating need contracts.approve: sales managers, admins, owners)
+    ("GET", "/w/<slug>/sales/contracts"):            row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/contracts/new"):        row(404, 200, 200, 200, 200, 403),
+    ("POST", "/w/<slug>/sales/contracts/new"):       row(404, 400, 400, 400, 400, 403),  # empty form
+    ("GET", CONTRACT):                               row(404, 200, 200, 200, 200, 403),
+    ("GET", CONTRACT + "/edit"):                     row(404, 200, 200, 200, 200, 403),
+    ("POST", CONTRACT + "/edit"):                    row(404, 400, 400, 400, 400, 403),  # no title, no plan
+    ("POST", CONTRACT + "/submit"):                  row(404, 302, 302, 302, 302, 403),
+    ("POST", CONTRACT + "/approve"):                 row(404, 302, 302, 302, 403, 403),  # a draft: refused
+    ("POST", CONTRACT + "/reject"):                  row(404, 302, 302, 302, 403, 403),  # a draft: refused
+    ("POST", CONTRACT + "/terminate"):               row(404, 302, 302, 302, 302, 403),  # a draft: refused
+    ("POST", CONTRACT + "/redate"):                  row(404, 302, 302, 302, 403, 403),  # a draft: refused
+    ("POST", CONTRACT + "/delete"):                  row(404, 302, 302, 302, 302, 403),
+    ("GET", CONTRACT + "/pdf"):                      row(404, 200, 200, 200, 200, 403),
+    # -- office → work reports (target: the sales rep's submitted daily report of today, sent to
+    #    their manager; only the author changes it; rules and the overview need reports.manage)
+    ("GET", WREP):                                   members(200),
+    ("GET", WREP + "/new"):                          row(404, 200, 200, 200, 302, 200),  # rep: today's exists
+    ("POST", WREP + "/new"):                         members(400),  # empty form
+    ("GET", WREP_ONE):                               row(404, 200, 200, 200, 200, 404),
+    ("GET", WREP_ONE + "/edit"):                     row(404, 403, 403, 403, 200, 404),
+    ("POST", WREP_ONE + "/edit"):                    row(404, 403, 403, 403, 400, 404),  # submitted: not emptied
+    ("POST", WREP_ONE + "/submit"):                  row(404, 403, 403, 403, 302, 404),  # already: refused
+    ("POST", WREP_ONE + "/delete"):                  row(404, 403, 403, 403, 302, 404),  # submitted: refused
+    ("POST", WREP_ONE + "/comments"):                row(404, 302, 302, 302, 302, 404),  # empty: refused
+    ("POST", WREP_ONE + "/attachments"):             row(404, 403, 403, 403, 302, 404),  # no file: refused
+    ("GET", WREP + "/rules"):                        row(404, 200, 200, 200, 403, 403),
+    ("POST", WREP + "/rules"):                       row(404, 400, 400, 400, 403, 403),  # empty form
+    ("GET", WREP + "/overview"):                     row(404, 200, 200, 200, 403, 403),
+    ("POST", WREP + "/overview/remind"):             row(404, 302, 302, 302, 403, 403),  # no period: refused
+    ("POST", WREP + "/overview/export"):             row(404, 302, 302, 302, 403, 403),  # to the job page
     # -- /api/v1 (bearer token of each member; anonymous sends none)
     ("GET", "/api/v1/openapi.json"):                 everyone(200),
     ("GET", "/api/v1/me"):                           members(200, anonymous=401),
+    ("GET", "/api/v1/settings"):                     row(401, 200, 200, 403, 403, 403),
+    ("PATCH", "/api/v1/settings"):                   row(401, 200, 200, 403, 403, 403),  # {}: nothing changes
+    ("GET", "/api/v1/audit"):                        row(401, 200, 200, 403, 403, 403),
+    ("GET", "/api/v1/audit/<int:entry_id>"):         row(401, 200, 200, 403, 403, 403),
     ("GET", "/api/v1/members"):                      members(200, anonymous=401),
     ("POST", "/api/v1/exports"):                     row(401, 422, 422, 422, 403, 422),  # empty body
     ("GET", "/api/v1/jobs/<int:job_id>"):            row(401, 200, 200, 403, 403, 403),
@@ -190,6 +308,13 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("DELETE", "/api/v1/tasks/<int:task_id>"):       row(401, 204, 204, 204, 204, 403),
     ("GET", "/api/v1/attachments/<int:attachment_id>"): row(401, 200, 200, 200, 200, 403),
     ("GET", "/api/v1/pipelines"):                    row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/pipelines"):                   row(401, 422, 422, 422, 403, 403),  # empty body
+    ("GET", API_PIPE):                               row(401, 200, 200, 200, 200, 403),
+    ("PATCH", API_PIPE):                             row(401, 200, 200, 200, 403, 403),  # empty patch
+    ("DELETE", API_PIPE):                            row(401, 422, 422, 422, 403, 403),  # holds an opportunity
+    ("POST", API_PIPE + "/stages"):                  row(401, 422, 422, 422, 403, 403),  # empty body
+    ("PATCH", API_PIPE + "/stages/<int:stage_id>"):  row(401, 200, 200, 200, 403, 403),  # empty patch
+    ("DELETE", API_PIPE + "/stages/<int:stage_id>"): row(401, 422, 422, 422, 403, 403),  # holds an opportunity
     ("GET", "/api/v1/opportunities"):                row(401, 200, 200, 200, 200, 403),
     ("POST", "/api/v1/opportunities"):               row(401, 422, 422, 422, 422, 403),  # empty body
     ("GET", "/api/v1/opportunities/<int:opportunity_id>"):    row(401, 200, 200, 200, 200, 403),
@@ -209,6 +334,71 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/quotes/<int:quote_id>/send"):  row(401, 200, 200, 200, 200, 403),
     ("POST", "/api/v1/quotes/<int:quote_id>/reissue"): row(401, 422, 422, 422, 422, 403),  # a draft
     ("GET", "/api/v1/quotes/<int:quote_id>/pdf"):    row(401, 200, 200, 200, 200, 403),
+    ("GET", "/api/v1/orders"):                       row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/orders"):                      row(401, 422, 422, 422, 422, 403),  # empty body
+    ("GET", "/api/v1/orders/<int:order_id>"):        row(401, 200, 200, 200, 200, 403),
+    ("PATCH", "/api/v1/orders/<int:order_id>"):      row(401, 200, 200, 200, 200, 403),  # empty patch
+    ("DELETE", "/api/v1/orders/<int:order_id>"):     row(401, 204, 204, 204, 204, 403),  # pending: deleted
+    ("POST", "/api/v1/orders/<int:order_id>/deliveries"): row(401, 422, 422, 422, 422, 403),  # no lines
+    ("POST", "/api/v1/orders/<int:order_id>/cancel"): row(401, 422, 422, 422, 422, 403),  # no reason
+    ("GET", "/api/v1/contracts"):                    row(401, 200, 200, 200, 200, 403),
+    ("POST", "/api/v1/contracts"):                   row(401, 422, 422, 422, 422, 403),  # empty body
+    ("GET", API_CONTRACT):                           row(401, 200, 200, 200, 200, 403),
+    ("PATCH", API_CONTRACT):                         row(401, 200, 200, 200, 200, 403),  # empty patch
+    ("DELETE", API_CONTRACT):                        row(401, 204, 204, 204, 204, 403),  # a draft
+    ("POST", API_CONTRACT + "/submit"):              row(401, 200, 200, 200, 200, 403),
+    ("POST", API_CONTRACT + "/approve"):             row(401, 422, 422, 422, 403, 403),  # a draft
+    ("POST", API_CONTRACT + "/reject"):              row(401, 422, 422, 422, 403, 403),  # a draft
+    ("POST", API_CONTRACT + "/terminate"):           row(401, 422, 422, 422, 422, 403),  # a draft
+    ("POST", API_CONTRACT + "/redate"):              row(401, 422, 422, 422, 403, 403),  # no date
+    ("GET", API_CONTRACT + "/pdf"):                  row(401, 200, 200, 200, 200, 403),
+    ("GET", API_WREP):                               members(200, anonymous=401),
+    ("POST", API_WREP):                              members(422, anonymous=401),  # empty body
+    ("GET", API_WREP_ONE):                           row(401, 200, 200, 200, 200, 404),
+    ("PATCH", API_WREP_ONE):                         row(401, 403, 403, 403, 200, 404),  # empty patch
+    ("DELETE", API_WREP_ONE):                        row(401, 403, 403, 403, 422, 404),  # submitted
+    ("POST", API_WREP_ONE + "/submit"):              row(401, 403, 403, 403, 422, 404),  # already
+    ("GET", API_WREP_ONE + "/comments"):             row(401, 200, 200, 200, 200, 404),
+    ("POST", API_WREP_ONE + "/comments"):            row(401, 422, 422, 422, 422, 404),  # empty body
+    ("GET", API_WREP_ONE + "/receipts"):             row(401, 200, 200, 200, 200, 404),
+    ("GET", API_WREP + "/overview"):                 row(401, 200, 200, 200, 403, 403),
+    ("GET", API_WREP + "/rules"):                    row(401, 200, 200, 200, 403, 403),
+    ("PUT", API_WREP + "/rules"):                    row(401, 200, 200, 200, 403, 403),  # nothing changed
+    # -- office → knowledge base (target: a published article in a category open to everyone, with
+    #    two versions and a link to the rep's customer; writing needs kb.manage: owner, admin, manager)
+    ("GET", KB):                                     members(200),
+    ("GET", KB + "/categories"):                     row(404, 200, 200, 200, 403, 403),
+    ("POST", KB + "/categories"):                    row(404, 400, 400, 400, 403, 403),  # no name
+    ("GET", KB_CAT + "/edit"):                       row(404, 200, 200, 200, 403, 403),
+    ("POST", KB_CAT + "/edit"):                      row(404, 400, 400, 400, 403, 403),  # no name
+    ("POST", KB_CAT + "/delete"):                    row(404, 303, 303, 303, 403, 403),  # holds an article
+    ("GET", KB + "/articles/new"):                   row(404, 200, 200, 200, 403, 403),
+    ("POST", KB + "/articles/new"):                  row(404, 400, 400, 400, 403, 403),  # empty form
+    ("GET", KB_ART):                                 members(200),
+    ("GET", KB_ART + "/edit"):                       row(404, 200, 200, 200, 403, 403),
+    ("POST", KB_ART + "/edit"):                      row(404, 400, 400, 400, 403, 403),  # empty form
+    ("POST", KB_ART + "/delete"):                    row(404, 302, 302, 302, 403, 403),
+    ("GET", KB_ART + "/history"):                    members(200),
+    ("POST", KB_ART + "/restore"):                   row(404, 303, 303, 303, 403, 403),  # no version
+    ("POST", KB_ART + "/files"):                     row(404, 303, 303, 303, 403, 403),  # no file
+    ("POST", KB + "/links"):                         members(400),  # empty form
+    ("POST", KB + "/links/<int:link_id>/delete"):    row(404, 302, 302, 302, 302, 403),  # finance: no customers
+    ("GET", "/api/v1/kb/categories"):                row(401, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/kb/categories"):               row(401, 422, 422, 422, 403, 403),  # no name
+    ("GET", API_KB_CAT):                             row(401, 200, 200, 200, 200, 200),
+    ("PATCH", API_KB_CAT):                           row(401, 200, 200, 200, 403, 403),  # empty patch
+    ("DELETE", API_KB_CAT):                          row(401, 422, 422, 422, 403, 403),  # holds an article
+    ("GET", "/api/v1/kb/articles"):                  row(401, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/kb/articles"):                 row(401, 422, 422, 422, 403, 403),  # empty body
+    ("GET", API_KB_ART):                             row(401, 200, 200, 200, 200, 200),
+    ("PATCH", API_KB_ART):                           row(401, 200, 200, 200, 403, 403),  # empty patch
+    ("DELETE", API_KB_ART):                          row(401, 204, 204, 204, 403, 403),
+    ("GET", API_KB_ART + "/versions"):               row(401, 200, 200, 200, 200, 200),
+    ("GET", API_KB_ART + "/versions/diff"):          row(401, 422, 422, 422, 422, 422),  # no from/to
+    ("POST", API_KB_ART + "/restore"):               row(401, 422, 422, 422, 403, 403),  # no version
+    ("GET", API_KB_ART + "/links"):                  row(401, 200, 200, 200, 200, 200),
+    ("POST", API_KB_ART + "/links"):                 row(401, 422, 422, 422, 422, 422),  # empty body
+    ("DELETE", API_KB_ART + "/links/<int:link_id>"): row(401, 204, 204, 204, 204, 403),  # finance: no customers
 }
 # fmt: on
 
@@ -235,8 +425,17 @@ PARAMS = {
     "attachment_id": lambda w, role: w.attachment_id["a"],
     "product_id": lambda w, role: w.product_id["a"],
     "quote_id": lambda w, role: w.quote_id["a"],
+    "order_id": lambda w, role: w.order_id["a"],
+    "contract_id": lambda w, role: w.contract_id["a"],
+    "entry_id": lambda w, role: w.audit_entry_id["a"],
+    "work_report_id": lambda w, role: w.work_report_id["a"],
+    "announcement_id": lambda w, role: w.announcement_id["a"],
     "pipeline_id": lambda w, role: w.pipeline_id["a"],
     "opportunity_id": lambda w, role: w.opportunity_id["a"],
+    "stage_id": lambda w, role: w.stage_id["a"],
+    "category_id": lambda w, role: w.kb_category_id["a"],
+    "article_id": lambda w, role: w.kb_article_id["a"],
+    "link_id": lambda w, role: w.kb_link_id["a"],
 }
 RULE_PARAMS = {
     "/password/reset/<token>": {"token": lambda w, role: "not-a-valid-token"},
@@ -300,6 +499,21 @@ def world_a(world_a, app):
     from tests.test_activities import add_activities
 
     add_activities(app, world_a)
+    from tests.test_audit_log import add_audit_entries
+
+    add_audit_entries(app, world_a)
+    from tests.work_report_factories import add_work_reports
+
+    add_work_reports(app, world_a)
+    from tests.test_pipeline_settings import add_pipeline_objects
+
+    add_pipeline_objects(app, world_a)
+    from tests.announcement_factories import add_announcement_objects
+
+    add_announcement_objects(app, world_a)
+    from tests.kb_factories import add_kb_objects
+
+    add_kb_objects(app, world_a)
     return world_a
 
 

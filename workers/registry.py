@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from workers.jobs.audit_export import audit_export
 from workers.jobs.members_export import members_export
 from workers.jobs.pool_rules import pool_rules
+from workers.jobs.sales_daily import sales_daily
+from workers.jobs.work_reports_export import work_reports_export
 
 JOBS: dict[str, Callable[..., Any]] = {
+    "audit_export": audit_export,
     "members_export": members_export,
     "pool_rules": pool_rules,
+    "sales_daily": sales_daily,
+    "work_reports_export": work_reports_export,
 }

@@ -214,16 +214,24 @@ class JobResult(MethodView):
 def _all_blueprints() -> list[Blueprint]:
     # Each context keeps its own API module; the platform lists them here, in one place.
     from crm.activities.api import blueprints as activities_blueprints
+    from crm.announcements.api import blueprints as announcements_blueprints
+    from crm.audit.api import blueprints as audit_blueprints
     from crm.catalog.api import blueprints as catalog_blueprints
+    from crm.contracts.api import blueprints as contracts_blueprints
+    from crm.kb.api import blueprints as kb_blueprints
+    from crm.orders.api import blueprints as orders_blueprints
     from crm.pipeline.api import blueprints as pipeline_blueprints
     from crm.quotes.api import blueprints as quotes_blueprints
     from crm.registry.api import blueprints as registry_blueprints
     from crm.sales.api import blueprints as sales_blueprints
+    from crm.workspace_settings.api import blueprints as settings_blueprints
+    from crm.workreports.api import blueprints as work_reports_blueprints
 
     return [
         me_bp, members_bp, exports_bp, jobs_bp,
-        *sales_blueprints, *pipeline_blueprints, *catalog_blueprints, *quotes_blueprints,
-        *activities_blueprints, *registry_blueprints,
+        *sales_blueprints, *pipeline_blueprints, *catalog_blueprints, *quotes_blueprints, *contracts_blueprints,
+        *activities_blueprints, *announcements_blueprints, *registry_blueprints, *orders_blueprints,
+        *settings_blueprints, *audit_blueprints, *kb_blueprints, *work_reports_blueprints,
     ]  # fmt: skip
 
 

@@ -7,7 +7,13 @@ from roles.checks import can
 from tenants.models import Membership
 from workers.models import JobRecord
 
-KIND_PERMISSION = {"members_export": "members.export", "pool_rules": "settings.manage"}
+KIND_PERMISSION = {
+    "audit_export": "audit.view",
+    "members_export": "members.export",
+    "pool_rules": "settings.manage",
+    "sales_daily": "settings.manage",
+    "work_reports_export": "reports.manage",
+}
 
 
 def can_see_job(member: Membership, job: JobRecord) -> bool:
