@@ -318,3 +318,61 @@ def test_a_manager_adds_a_lost_reason_a_rep_may_not(app, tenant_a, client_as):
     assert post(client_as(rep), opp_url(rep, "lost-reasons"), {"name": "其它原因"}).status_code == 403
     with in_tenant(app, tenant_a.id):
         assert "交期太长" in [r.name for r in services.lost_reasons()]
+
+
+def test_a_column_shows_n_cards_with_true_totals_and_load_more_returns_the_rest(app, rep, client_as, monkeypatch):
+    monkeypatch.setattr(services, "BOARD_PAGE", 3)
+    monkeypatch.setattr(services.board, "__defaults__", (3,))
+    monkeypatch.setattr(services.more_cards, "__defaults__", (3,))
+    st = stages(app, rep.tenant_id)
+    first = st["初步接洽"]
+    cid = customer(app, rep)
+    today = date.today()
+    # 7 cards: 5 dated (two on the same day: the keyset's id breaks the tie), 2 undated (last)
+    closes = [today + timedelta(days=d) for d in (5, 1, 3, 3, 9)] + [None, None]
+    amounts = [Decimal("100.05"), Decimal("200.15"), Decimal("0.05"), Decimal("333.33"), Decimal("10"),
+               Decimal("1.25"), Decimal("99.99")]  # fmt: skip
+    ids = [make_opp(app, rep, f"商机{i}", customer_id=cid, amount=a, expected_close=c)
+           for i, (a, c) in enumerate(zip(amounts, closes, strict=True))]  # fmt: skip
+    order = [ids[i] for i in (1, 2, 3, 0, 4, 5, 6)]  # nearest close first, then id; undated last
+    weighted = sum((a * 10 / 100).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP") for a in amounts)
+    c = client_as(rep)
+    page = c.get(opp_url(rep, first.pipeline_id)).get_data(as_text=True)
+    col = _column(page, first.id)
+    assert col["count"] == "7"
+    assert col["total"] == "¥" + format(sum(amounts), ",.2f")
+    assert col["weighted"] == "¥" + format(weighted, ",.2f")
+    shown = [int(x) for x in re.findall(r'data-testid="card-(\d+)"', page)]
+    assert shown == order[:3]
+    more = re.search(rf'data-testid="load-more-{first.id}"\s+hx-get="([^"]+)"', page)
+    assert more, "a column with more than N cards offers Load more"
+    seen = list(shown)
+    url = more.group(1).replace("&amp;", "&")
+    for _ in range(5):
+        part = c.get(url)
+        assert part.status_code == 200
+        html = part.get_data(as_text=True)
+        seen += [int(x) for x in re.findall(r'data-testid="card-(\d+)"', html)]
+        nxt = re.search(r'hx-get="([^"]+)"', html)
+        if not nxt:
+            break
+        url = nxt.group(1).replace("&amp;", "&")
+    assert seen == order
+
+
+def test_the_board_and_load_more_keep_to_the_members_scope(app, tenant_a, client_as):
+    rep = tenant_a["sales"]
+    other = sf.add_rep(app, tenant_a, "rep2", "孙丽")
+    mine = make_opp(app, rep, "我的", customer_id=customer(app, rep, "我的客户有限公司"), amount=Decimal("10"))
+    theirs_cid = customer(app, other, "别人的客户有限公司")
+    theirs = make_opp(app, other, "别人的", customer_id=theirs_cid, amount=Decimal("500"))
+    shared_cid = customer(app, other, "合作客户有限公司")
+    shared = make_opp(app, other, "合作的", customer_id=shared_cid, amount=Decimal("1"))
+    sf.collaborate(app, other, shared_cid, rep, can_edit=False)
+    first = stages(app, rep.tenant_id)["初步接洽"]
+    c = client_as(rep)
+    page = c.get(opp_url(rep, first.pipeline_id)).get_data(as_text=True)
+    assert _column(page, first.id) == {"count": "2", "total": "¥11.00", "weighted": "¥1.10"}
+    part = c.get(opp_url(rep, first.pipeline_id, "stages", first.id, "cards")).get_data(as_text=True)
+    for html in (page, part):
+        assert f'card-{mine}"' in html and f'card-{shared}"' in html and f'card-{theirs}"' not in html

@@ -44,8 +44,15 @@ def test_create_get_patch_list_and_delete(app, tenant_a, client, token_for):
     oid = o["id"]
     assert client.get(f"/api/v1/opportunities/{oid}", headers=h).get_json()["title"] == "ERP 升级"
     stages = client.get("/api/v1/pipelines", headers=h).get_json()[0]["stages"]
+    # with lines the amount is their sum: a different amount beside them is refused, and nothing changes
     r = client.patch(f"/api/v1/opportunities/{oid}", json={"stage_id": stages[2]["id"], "amount": "30000"}, headers=h)
+    assert r.status_code == 422 and "amount" in r.get_json()["errors"]["json"]
+    assert client.get(f"/api/v1/opportunities/{oid}", headers=h).get_json()["probability"] == 10
+    # without lines the amount is typed
+    body = {"stage_id": stages[2]["id"], "amount": "30000", "lines": []}
+    r = client.patch(f"/api/v1/opportunities/{oid}", json=body, headers=h)
     assert r.status_code == 200 and r.get_json()["probability"] == 50 and r.get_json()["amount"] == "30000.00"
+    assert r.get_json()["lines"] == []
     listed = client.get(f"/api/v1/opportunities?stage_id={stages[2]['id']}&customer_id={cid}", headers=h).get_json()
     assert [x["id"] for x in listed] == [oid]
     assert client.get(f"/api/v1/opportunities?stage_id={stages[0]['id']}", headers=h).get_json() == []

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from crm.db import db
 from crm.pipeline import services
-from crm.pipeline.models import Opportunity
+from crm.pipeline.models import Opportunity, Pipeline, Stage
 from crm.scoping import get_in_tenant
 from roles.checks import PermissionDenied, require
 
@@ -40,9 +40,44 @@ class PipelineSchema(Schema):
 
 class LineSchema(Schema):
     product_id = fields.Integer(allow_none=True)
-    description = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(
+        load_default="", validate=validate.Length(max=200), metadata={"description": "empty: the product's name"}
+    )
     quantity = fields.Decimal(as_string=True, load_default="1")
-    unit_price = fields.Decimal(as_string=True, load_default="0")
+    unit_price = fields.Decimal(
+        as_string=True, allow_none=True, load_default=None, metadata={"description": "empty: the product's list price"}
+    )
+    amount = fields.Decimal(as_string=True, dump_only=True, metadata={"description": "quantity × unit price"})
+
+
+class PipelineInSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class PipelinePatchSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=100))
+    is_default = fields.Boolean(metadata={"description": "true: new opportunities go to this pipeline"})
+
+
+class StageInSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    probability = fields.Integer(
+        allow_none=True, metadata={"description": "percent; won stages are 100, lost stages 0 (the default for them)"}
+    )
+    rot_days = fields.Integer(allow_none=True, metadata={"description": "days idle before a deal rots; null: never"})
+    kind = fields.String(load_default="open", validate=validate.OneOf(["open", "won", "lost"]))
+
+
+class StagePatchSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=60))
+    probability = fields.Integer(allow_none=True)
+    rot_days = fields.Integer(allow_none=True)
+    kind = fields.String(validate=validate.OneOf(["open", "won", "lost"]))
+    position = fields.Integer(validate=validate.Range(min=0), metadata={"description": "0-based place in the pipeline"})
+
+
+class StageDeleteArgs(Schema):
+    move_to = fields.Integer(metadata={"description": "the stage (same pipeline, same kind) its opportunities move to"})
 
 
 class OpportunitySchema(Schema):
@@ -51,7 +86,11 @@ class OpportunitySchema(Schema):
     pipeline_id = fields.Integer(dump_only=True)
     stage_id = fields.Integer(metadata={"description": "defaults to the default pipeline's first stage"})
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    amount = fields.Decimal(as_string=True, places=2, metadata={"description": "yuan, exact"})
+    amount = fields.Decimal(
+        as_string=True,
+        places=2,
+        metadata={"description": "yuan, exact; with lines it is their sum (a different amount beside them is refused)"},
+    )
     expected_close = fields.Date(allow_none=True)
     owner_id = fields.Integer(allow_none=True)
     next_step = fields.String(allow_none=True, validate=validate.Length(max=255))
@@ -135,6 +174,129 @@ class Pipelines(MethodView):
         services.ensure_default_pipeline(g.member)
         db.session.commit()
         return services.pipelines()
+
+    @require("pipeline.manage")
+    @pipelines_bp.arguments(PipelineInSchema)
+    @pipelines_bp.response(201, PipelineSchema)
+    def post(self, data):  # type: ignore[no-untyped-def]
+        """A new pipeline, with an open, a won and a lost stage to edit."""
+        services.ensure_default_pipeline(g.member)
+        try:
+            pipe = services.create_pipeline(g.member, data["name"])
+        except (services.InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+        return pipe
+
+
+def _pipeline(pipeline_id: int) -> Pipeline:
+    pipe = get_in_tenant(Pipeline, pipeline_id)
+    if pipe is None:
+        abort(404, message="No such pipeline.")
+    return pipe
+
+
+def _stage(pipe: Pipeline, stage_id: int) -> Stage:
+    stage = get_in_tenant(Stage, stage_id)
+    if stage is None or stage.pipeline_id != pipe.id:
+        abort(404, message="No such stage.")
+    return stage
+
+
+@pipelines_bp.route("/<int:pipeline_id>")
+class PipelineItem(MethodView):
+    @require("sales.access")
+    @pipelines_bp.response(200, PipelineSchema)
+    def get(self, pipeline_id: int):  # type: ignore[no-untyped-def]
+        return _pipeline(pipeline_id)
+
+    @require("pipeline.manage")
+    @pipelines_bp.arguments(PipelinePatchSchema)
+    @pipelines_bp.response(200, PipelineSchema)
+    def patch(self, data, pipeline_id: int):  # type: ignore[no-untyped-def]
+        """Rename; `is_default: true` makes it the pipeline new opportunities go to."""
+        pipe = _pipeline(pipeline_id)
+        try:
+            if "name" in data:
+                services.rename_pipeline(g.member, pipe, data["name"])
+            if data.get("is_default") is True:
+                services.set_default_pipeline(g.member, pipe)
+            elif data.get("is_default") is False and pipe.is_default:
+                raise services.InvalidInput({"is_default": "Make another pipeline the default instead."})
+        except (services.InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+        return pipe
+
+    @require("pipeline.manage")
+    @pipelines_bp.response(204)
+    def delete(self, pipeline_id: int):  # type: ignore[no-untyped-def]
+        """Only a pipeline without opportunities, and never the last one."""
+        pipe = _pipeline(pipeline_id)
+        try:
+            services.delete_pipeline(g.member, pipe)
+        except (services.InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+
+
+@pipelines_bp.route("/<int:pipeline_id>/stages")
+class PipelineStages(MethodView):
+    @require("pipeline.manage")
+    @pipelines_bp.arguments(StageInSchema)
+    @pipelines_bp.response(201, StageSchema)
+    def post(self, data, pipeline_id: int):  # type: ignore[no-untyped-def]
+        """Add a stage: an open one goes after the last open stage, a lost one at the end."""
+        pipe = _pipeline(pipeline_id)
+        try:
+            stage = services.add_stage(g.member, pipe, data)
+        except (services.InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+        return stage
+
+
+@pipelines_bp.route("/<int:pipeline_id>/stages/<int:stage_id>")
+class PipelineStage(MethodView):
+    @require("pipeline.manage")
+    @pipelines_bp.arguments(StagePatchSchema)
+    @pipelines_bp.response(200, StageSchema)
+    def patch(self, data, pipeline_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+        """Rename, re-weigh, set rot days or kind; `position` (0-based) moves the stage."""
+        pipe = _pipeline(pipeline_id)
+        stage = _stage(pipe, stage_id)
+        data = dict(data)
+        position = data.pop("position", None)
+        try:
+            if data:
+                services.update_stage(g.member, stage, data)
+            if position is not None:
+                ids = [s.id for s in sorted(pipe.stages, key=lambda s: s.position) if s.id != stage.id]
+                ids.insert(min(position, len(ids)), stage.id)
+                services.reorder_stages(g.member, pipe, ids)
+        except (services.InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+        return stage
+
+    @require("pipeline.manage")
+    @pipelines_bp.arguments(StageDeleteArgs, location="query")
+    @pipelines_bp.response(204)
+    def delete(self, args, pipeline_id: int, stage_id: int):  # type: ignore[no-untyped-def]
+        """An empty stage goes; one holding opportunities needs `move_to`, another stage of the same kind."""
+        pipe = _pipeline(pipeline_id)
+        stage = _stage(pipe, stage_id)
+        try:
+            services.delete_stage(g.member, stage, args.get("move_to"))
+        except (services.InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
 
 
 @opportunities_bp.route("")

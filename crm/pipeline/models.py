@@ -113,6 +113,10 @@ class OpportunityLine(TenantScoped, Model):
 
     opportunity: Mapped[Opportunity] = relationship(back_populates="lines")
 
+    @property
+    def amount(self) -> Decimal:
+        return to_money(self.quantity * self.unit_price)
+
 
 class StageChange(TenantScoped, Model):
     """Every stage an opportunity entered: the funnel counts them; rot reads the latest."""

@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_decimal
+from flask_babel import format_decimal, pgettext
 from flask_babel import gettext as _
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select
 
 from crm.audit.models import AuditEntry
+from crm.catalog.models import Product
 from crm.choices import choices
+from crm.contracts.models import Contract
 from crm.db import db
+from crm.orders.models import Order
 from crm.pipeline import services
-from crm.pipeline.forms import MoveForm, OpportunityForm
-from crm.pipeline.models import Opportunity, Pipeline
+from crm.pipeline.forms import (
+    BLANK_LINES,
+    DeleteStageForm,
+    LineForm,
+    MoveForm,
+    OpportunityForm,
+    PipelineForm,
+    StageForm,
+)
+from crm.pipeline.models import Opportunity, Pipeline, Stage
+from crm.quotes.models import Quote
 from crm.sales.models import Customer
 from crm.sales.sections import Section, register
 from crm.sales.visibility import customer_filter
@@ -47,14 +61,21 @@ def _visible(opportunity_id: int) -> Opportunity:
     return opp
 
 
+def _card_context(cards: list[Opportunity]) -> dict[str, Any]:
+    now = services.utcnow()
+    return {
+        "rotting": {o.id for o in cards if services.is_rotting(o, now)},
+        "days": {o.id: services.days_in_stage(o, now) for o in cards},
+        "cursor": services.board_cursor,
+    }
+
+
 def _board_context(pipe: Pipeline) -> dict[str, Any]:
     columns = services.board(g.member, pipe)
-    now = services.utcnow()
     return {
         "pipe": pipe,
         "columns": columns,
-        "rotting": {o.id for c in columns for o in c.cards if services.is_rotting(o, now)},
-        "days": {o.id: services.days_in_stage(o, now) for c in columns for o in c.cards},
+        **_card_context([o for c in columns for o in c.cards]),
         "lost_reasons": services.lost_reasons(),
         "pipelines": services.pipelines(),
     }
@@ -75,6 +96,26 @@ def board(pipeline_id: int):
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "board":
         return render_template("sales/pipeline/_board.html", **ctx)
     return render_template("sales/pipeline/board.html", **ctx)
+
+
+@bp.get("/<int:pipeline_id>/stages/<int:stage_id>/cards")
+@require("sales.access")
+def more_cards(pipeline_id: int, stage_id: int):
+    """ "Load more" of a board column: the next cards after the keyset (close, after), and the next button."""
+    pipe = get_or_404(Pipeline, pipeline_id)
+    stage = get_or_404(Stage, stage_id)
+    if stage.pipeline_id != pipe.id:
+        abort(404)
+    raw_close = request.args.get("close", "")
+    try:
+        close = date.fromisoformat(raw_close) if raw_close else None
+    except ValueError:
+        abort(400)
+    after = request.args.get("after", type=int)  # none: the column from its first card
+    cards, has_more = services.more_cards(g.member, stage, close, after)
+    return render_template(
+        "sales/pipeline/_cards.html", pipe=pipe, stage=stage, cards=cards, has_more=has_more, **_card_context(cards)
+    )
 
 
 @bp.post("/opportunities/<int:opportunity_id>/move")
@@ -128,6 +169,13 @@ def _owner_choices(current: Membership | None) -> list[tuple[int | None, str]]:
     return out
 
 
+def _products(form: OpportunityForm) -> list[Product]:
+    """Active products to pick from, plus any a line already names (it may have been deactivated since)."""
+    named = {e.form.product_id.data for e in form.lines.entries if e.form.product_id.data}
+    cond = Product.active.is_(True) if not named else or_(Product.active.is_(True), Product.id.in_(named))
+    return list(db.session.scalars(select(Product).where(cond).order_by(Product.code).limit(500)))
+
+
 def _form(opp: Opportunity | None, pipe: Pipeline) -> OpportunityForm:
     form = OpportunityForm(obj=opp)
     form.customer_id.choices = choices(_customer_choices(opp.customer if opp else None))
@@ -137,12 +185,46 @@ def _form(opp: Opportunity | None, pipe: Pipeline) -> OpportunityForm:
     return form
 
 
+def _filled(form: OpportunityForm) -> list[LineForm]:
+    return [e.form for e in form.lines.entries if not e.form.is_blank()]
+
+
+def _line_inputs(form: OpportunityForm) -> list[services.LineInput]:
+    return [
+        services.LineInput(
+            product_id=f.product_id.data,
+            description=f.description.data or "",
+            quantity=f.quantity.data,
+            unit_price=f.unit_price.data,
+        )  # fmt: skip
+        for f in _filled(form)
+    ]
+
+
+def _apply_errors(form: OpportunityForm, errors: dict[str, str]) -> None:
+    """Errors beside their fields; lines.<n>.<field> counts the filled rows."""
+    filled = _filled(form)
+    for key, msg in errors.items():
+        parts = key.split(".")
+        if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(filled):
+            filled[int(parts[1])][parts[2]].errors = [msg]
+        elif hasattr(form, key) and key != "lines":
+            getattr(form, key).errors = [msg]
+        else:
+            form.form_errors.append(msg)
+
+
 def _save(form: OpportunityForm, opp: Opportunity | None, pipe: Pipeline):
     if form.validate_on_submit():
         values = {k: getattr(form, k).data for k in services.OPPORTUNITY_FIELDS if hasattr(form, k)}
         values["competitor"] = form.competitor.data
+        # The form marks that it carries the lines (it may carry none: every row removed); a post
+        # without the mark leaves the lines as they are.
+        lines = _line_inputs(form) if request.form.get("lines_sent") else None
+        if lines:
+            values.pop("amount")  # the lines' sum, computed by the service; the field is read-only
         data = services.OpportunityInput(
-            values=values, stage_id=form.stage_id.data, lost_reason_id=form.lost_reason_id.data
+            values=values, stage_id=form.stage_id.data, lost_reason_id=form.lost_reason_id.data, lines=lines
         )
         try:
             if opp is None:
@@ -151,11 +233,7 @@ def _save(form: OpportunityForm, opp: Opportunity | None, pipe: Pipeline):
                 services.update_opportunity(g.member, opp, data)
         except services.InvalidInput as err:
             db.session.rollback()
-            for fld, msg in err.errors.items():
-                if hasattr(form, fld):
-                    getattr(form, fld).errors = [msg]
-                else:
-                    form.form_errors.append(msg)
+            _apply_errors(form, err.errors)
         except PermissionDenied:
             db.session.rollback()
             abort(403)
@@ -164,13 +242,20 @@ def _save(form: OpportunityForm, opp: Opportunity | None, pipe: Pipeline):
             flash(_("Opportunity “%(title)s” saved.", title=opp.title), "success")
             return redirect(url_for("pipeline.show", opportunity_id=opp.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("sales/pipeline/form.html", form=form, opp=opp, pipe=pipe), status
+    has_lines = bool(_filled(form))
+    while len(form.lines.entries) - len(_filled(form)) < BLANK_LINES:
+        form.lines.append_entry()
+    return render_template(
+        "sales/pipeline/form.html", form=form, opp=opp, pipe=pipe, products=_products(form), has_lines=has_lines
+    ), status
 
 
 @bp.route("/opportunities/new", methods=["GET", "POST"])
 @require("sales.access")
 def new():
-    pipe = _default_pipeline()
+    default = _default_pipeline()
+    wanted = request.args.get("pipeline_id", type=int)
+    pipe = (get_or_404(Pipeline, wanted) if wanted else None) or default
     form = _form(None, pipe)
     if request.method == "GET":
         form.owner_id.data = g.member.id
@@ -186,6 +271,50 @@ def edit(opportunity_id: int):
     if not services.can_edit(g.member, opp):
         abort(403)
     return _save(_form(opp, opp.pipeline), opp, opp.pipeline)
+
+
+QUOTE_STATUSES = {
+    "draft": _l("Draft"), "sent": _l("Sent"), "accepted": _l("Accepted"), "rejected": _l("Rejected"),
+    "expired": _l("Expired"), "superseded": _l("Superseded"),
+}  # fmt: skip
+CONTRACT_STATUSES = {
+    "draft": _l("Draft"), "pending": _l("Pending approval"), "active": _l("Active"), "expired": _l("Expired"),
+    "terminated": _l("Terminated"),
+}  # fmt: skip
+DELIVERY_STATUSES = {
+    "pending": _l("Pending"), "partial": _l("Partly delivered"), "delivered": _l("Delivered"),
+    "cancelled": _l("Cancelled"),
+}  # fmt: skip
+
+
+def _linked(opp: Opportunity) -> dict[str, list[Any]]:
+    """The quotes, contracts and orders that came from this deal: three statements, whatever their number."""
+    quote_ids = select(Quote.id).where(Quote.opportunity_id == opp.id).scalar_subquery()
+    quotes = list(
+        db.session.scalars(select(Quote).where(Quote.opportunity_id == opp.id).order_by(Quote.id.desc()).limit(50))
+    )
+    contracts = list(
+        db.session.scalars(
+            select(Contract)
+            .where(or_(Contract.opportunity_id == opp.id, Contract.quote_id.in_(quote_ids)))
+            .order_by(Contract.id.desc())
+            .limit(50)
+        )
+    )
+    contract_ids = (
+        select(Contract.id)
+        .where(or_(Contract.opportunity_id == opp.id, Contract.quote_id.in_(quote_ids)))
+        .scalar_subquery()
+    )
+    orders = list(
+        db.session.scalars(
+            select(Order)
+            .where(or_(Order.contract_id.in_(contract_ids), Order.quote_id.in_(quote_ids)))
+            .order_by(Order.id.desc())
+            .limit(50)
+        )
+    )
+    return {"quotes": quotes, "contracts": contracts, "orders": orders}
 
 
 @bp.get("/opportunities/<int:opportunity_id>")
@@ -204,6 +333,10 @@ def show(opportunity_id: int):
         "sales/pipeline/show.html",
         opp=opp,
         history=history,
+        linked=_linked(opp),
+        quote_statuses=QUOTE_STATUSES,
+        contract_statuses=CONTRACT_STATUSES,
+        delivery_statuses=DELIVERY_STATUSES,
         editable=services.can_edit(g.member, opp),
         rotting=services.is_rotting(opp),
         days=services.days_in_stage(opp),
@@ -286,6 +419,243 @@ def lost_reasons():
     return render_template(
         "sales/pipeline/lost_reasons.html", reasons=services.lost_reasons(active_only=False), error=error
     ), (400 if error else 200)
+
+
+# --- settings: pipelines and their stages (pipeline.manage) --------------------------------
+
+
+def _settings_page(form: PipelineForm | None = None, error: str | None = None, status: int = 200):
+    _default_pipeline()
+    return render_template(
+        "sales/pipeline/settings.html",
+        pipes=services.pipelines(),
+        counts=services.pipeline_counts(),
+        form=form or PipelineForm(formdata=None),
+        error=error,
+    ), status
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@require("pipeline.manage")
+def settings():
+    form = PipelineForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                pipe = services.create_pipeline(g.member, form.name.data)
+            except services.InvalidInput as err:
+                db.session.rollback()
+                form.name.errors = [err.errors.get("name", "")]
+            else:
+                db.session.commit()
+                flash(_("Pipeline “%(name)s” created: now set up its stages.", name=pipe.name), "success")
+                return redirect(url_for("pipeline.pipeline_settings", pipeline_id=pipe.id))
+        return _settings_page(form, status=400)
+    return _settings_page()
+
+
+def _stage_of(pipe: Pipeline, stage_id: int) -> Stage:
+    stage = get_or_404(Stage, stage_id)
+    if stage.pipeline_id != pipe.id:
+        abort(404)
+    return stage
+
+
+def _pipeline_page(
+    pipe: Pipeline,
+    status: int = 200,
+    *,
+    name_form: PipelineForm | None = None,
+    add_form: StageForm | None = None,
+    failed: tuple[int, dict[str, str], dict[str, Any]] | None = None,
+    delete_error: tuple[int, str] | None = None,
+    general: list[str] | None = None,
+):
+    """The stages editor. `failed` = (stage id, errors, the values posted) for the stage form that was refused."""
+    stages = sorted(pipe.stages, key=lambda s: s.position)
+    if name_form is None:
+        name_form = PipelineForm(formdata=None, obj=pipe)
+    if add_form is None:
+        add_form = StageForm(formdata=None, kind="open")
+    ctx = {
+        "pipe": pipe,
+        "stages": stages,
+        "counts": services.stage_counts(pipe),
+        "name_form": name_form,
+        "add_form": add_form,
+        "failed": failed,
+        "delete_error": delete_error,
+        "general": general or [],
+        "kind_labels": {"open": pgettext("stage kind", "Open"), "won": _("Won (final)"), "lost": _("Lost (final)")},
+    }
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "stages":
+        # htmx swaps only a 2xx answer: a refused drag answers the list as saved, with the reason on top
+        return render_template("sales/pipeline/_stages.html", **ctx), 200
+    return render_template("sales/pipeline/pipeline_settings.html", **ctx), status
+
+
+def _back(pipe: Pipeline, message: str):
+    db.session.commit()
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "stages":
+        return _pipeline_page(pipe)  # the list itself shows the change
+    flash(message, "success")
+    return redirect(url_for("pipeline.pipeline_settings", pipeline_id=pipe.id))
+
+
+@bp.route("/settings/<int:pipeline_id>", methods=["GET", "POST"])
+@require("pipeline.manage")
+def pipeline_settings(pipeline_id: int):
+    """The stages of one pipeline; POST renames the pipeline."""
+    pipe = get_or_404(Pipeline, pipeline_id)
+    if request.method == "GET":
+        return _pipeline_page(pipe)
+    form = PipelineForm()
+    if form.validate_on_submit():
+        try:
+            services.rename_pipeline(g.member, pipe, form.name.data)
+        except services.InvalidInput as err:
+            db.session.rollback()
+            form.name.errors = [err.errors.get("name", "")]
+        else:
+            return _back(pipe, _("Pipeline renamed."))
+    return _pipeline_page(pipe, 400, name_form=form)
+
+
+@bp.post("/settings/<int:pipeline_id>/default")
+@require("pipeline.manage")
+def pipeline_default(pipeline_id: int):
+    pipe = get_or_404(Pipeline, pipeline_id)
+    services.set_default_pipeline(g.member, pipe)
+    db.session.commit()
+    flash(_("New opportunities now go to “%(name)s”.", name=pipe.name), "success")
+    return redirect(url_for("pipeline.settings"))
+
+
+@bp.post("/settings/<int:pipeline_id>/delete")
+@require("pipeline.manage")
+def pipeline_delete(pipeline_id: int):
+    pipe = get_or_404(Pipeline, pipeline_id)
+    name = pipe.name
+    try:
+        services.delete_pipeline(g.member, pipe)
+    except services.InvalidInput as err:
+        db.session.rollback()
+        return _settings_page(error=" ".join(err.errors.values()), status=400)
+    db.session.commit()
+    flash(_("Pipeline “%(name)s” deleted.", name=name), "success")
+    return redirect(url_for("pipeline.settings"))
+
+
+def _stage_values(form: StageForm) -> dict[str, Any]:
+    values: dict[str, Any] = {"name": form.name.data, "rot_days": form.rot_days.data, "kind": form.kind.data}
+    if form.kind.data == "open" and form.probability.data is not None:
+        values["probability"] = form.probability.data  # won and lost stages carry a fixed probability
+    return values
+
+
+def _form_errors(form: StageForm) -> dict[str, str]:
+    return {name: str(errs[0]) for name, errs in form.errors.items() if errs and name != "csrf_token"}
+
+
+@bp.post("/settings/<int:pipeline_id>/stages")
+@require("pipeline.manage")
+def stage_add(pipeline_id: int):
+    pipe = get_or_404(Pipeline, pipeline_id)
+    form = StageForm()
+    if form.validate_on_submit():
+        try:
+            stage = services.add_stage(g.member, pipe, _stage_values(form))
+        except services.InvalidInput as err:
+            db.session.rollback()
+            pipe = get_or_404(Pipeline, pipeline_id)
+            for fld, msg in err.errors.items():
+                if hasattr(form, fld):
+                    getattr(form, fld).errors = [msg]
+                else:
+                    form.kind.errors = [msg]
+        else:
+            return _back(pipe, _("Stage “%(name)s” added.", name=stage.name))
+    return _pipeline_page(pipe, 400, add_form=form)
+
+
+@bp.post("/settings/<int:pipeline_id>/stages/order")
+@require("pipeline.manage")
+def stage_order(pipeline_id: int):
+    """The drag and drop of the stages editor: stage_ids, comma-separated, in their new order."""
+    pipe = get_or_404(Pipeline, pipeline_id)
+    raw = request.form.get("stage_ids", "")
+    try:
+        ids = [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        ids = []
+    try:
+        services.reorder_stages(g.member, pipe, ids)
+    except services.InvalidInput as err:
+        db.session.rollback()
+        pipe = get_or_404(Pipeline, pipeline_id)
+        return _pipeline_page(pipe, 400, general=list(err.errors.values()))
+    return _back(pipe, _("Stages reordered."))
+
+
+@bp.post("/settings/<int:pipeline_id>/stages/<int:stage_id>")
+@require("pipeline.manage")
+def stage_update(pipeline_id: int, stage_id: int):
+    pipe = get_or_404(Pipeline, pipeline_id)
+    stage = _stage_of(pipe, stage_id)
+    form = StageForm()
+    errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        try:
+            services.update_stage(g.member, stage, _stage_values(form))
+        except services.InvalidInput as err:
+            errors = dict(err.errors)
+        else:
+            return _back(pipe, _("Stage “%(name)s” saved.", name=stage.name))
+    else:
+        errors = _form_errors(form) or {"name": _("Your form expired. Please reload the page and try again.")}
+    db.session.rollback()
+    pipe = get_or_404(Pipeline, pipeline_id)
+    posted = {k: request.form.get(k, "") for k in ("name", "probability", "rot_days", "kind")}
+    return _pipeline_page(pipe, 400, failed=(stage_id, errors, posted))
+
+
+@bp.post("/settings/<int:pipeline_id>/stages/<int:stage_id>/move")
+@require("pipeline.manage")
+def stage_move(pipeline_id: int, stage_id: int):
+    """Up or down one place: the stages editor without JavaScript."""
+    pipe = get_or_404(Pipeline, pipeline_id)
+    stage = _stage_of(pipe, stage_id)
+    step = {"up": -1, "down": 1}.get(request.form.get("direction", ""), 0)
+    try:
+        if not step:
+            raise services.InvalidInput({"order": _("Move a stage up or down.")})
+        services.move_stage(g.member, stage, step)
+    except services.InvalidInput as err:
+        db.session.rollback()
+        pipe = get_or_404(Pipeline, pipeline_id)
+        return _pipeline_page(pipe, 400, general=list(err.errors.values()))
+    return _back(pipe, _("Stages reordered."))
+
+
+@bp.post("/settings/<int:pipeline_id>/stages/<int:stage_id>/delete")
+@require("pipeline.manage")
+def stage_delete(pipeline_id: int, stage_id: int):
+    """An empty stage goes; one holding opportunities asks where to move them first."""
+    pipe = get_or_404(Pipeline, pipeline_id)
+    stage = _stage_of(pipe, stage_id)
+    form = DeleteStageForm()
+    if not form.validate_on_submit():
+        return _pipeline_page(
+            pipe, 400, delete_error=(stage_id, _("Your form expired. Please reload the page and try again."))
+        )
+    name = stage.name
+    try:
+        services.delete_stage(g.member, stage, form.move_to.data)
+    except services.InvalidInput as err:
+        db.session.rollback()
+        pipe = get_or_404(Pipeline, pipeline_id)
+        return _pipeline_page(pipe, 400, delete_error=(stage_id, " ".join(err.errors.values())))
+    return _back(pipe, _("Stage “%(name)s” deleted.", name=name))
 
 
 # --- the customer 360° page: this customer's opportunities ----------------------------------
