@@ -6,9 +6,10 @@ from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from crm.db import Model, Timestamps, UTCDateTime, utcnow
+from crm.sales.rules import bigrams
 from tenants.models import Membership, TenantScoped
 from tenants.search_sql import bigram_index, trigram_index
 
@@ -116,6 +117,8 @@ class Contact(TenantScoped, Timestamps, Model):
         Index("ix_contacts_tenant_customer", "tenant_id", "customer_id"),
         Index("ix_contacts_tenant_name", "tenant_id", "name"),
         trigram_index("ix_contacts_name_trgm", "name"),
+        # A two-character name (百川) has no trigram: its bigrams are looked up instead.
+        bigram_index("ix_contacts_name_bigrams", "name_bigrams"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -131,9 +134,16 @@ class Contact(TenantScoped, Timestamps, Model):
     birthday: Mapped[date | None] = mapped_column(Date)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Search key, kept in step with the name by _name_changed (whoever sets the name).
+    name_bigrams: Mapped[list[str]] = mapped_column(Bigrams, default=list, nullable=False)
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
     reports_to: Mapped[Contact | None] = relationship(remote_side=[id])
+
+    @validates("name")
+    def _name_changed(self, _key: str, name: str | None) -> str | None:
+        self.name_bigrams = bigrams(name or "")
+        return name
 
 
 POOL_ACTIONS = ("claim", "release", "assign", "return", "warn")

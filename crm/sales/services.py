@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, exists, func, or_, select, union
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from crm.audit.services import record
 from crm.db import db, utcnow
@@ -22,7 +22,7 @@ from crm.sales.models import LEVELS, STATUSES, Contact, Customer, CustomerCollab
 from crm.sales.visibility import can_edit, can_read, customer_filter
 from roles.checks import PermissionDenied, can, ensure
 from roles.scopes import visible_member_ids
-from tenants.models import Membership
+from tenants.models import Membership, User
 from tenants.search_sql import array_contains, icontains, istartswith
 
 CUSTOMER_FIELDS = (
@@ -229,11 +229,15 @@ def set_collaborators(actor: Membership, c: Customer, collaborators: list[tuple[
         m.id for m in db.session.scalars(select(Membership).where(Membership.id.in_([m for m, _ in collaborators])))
     }
     before = sorted((x.member_id, x.can_edit) for x in c.collaborators)
-    c.collaborators = [
-        CustomerCollaborator(member_id=mid, can_edit=edit)
-        for mid, edit in dict(collaborators).items()
-        if mid in members and mid != c.owner_id
-    ]
+    wanted = {mid: edit for mid, edit in dict(collaborators).items() if mid in members and mid != c.owner_id}
+    # In place: replacing the list would INSERT the re-saved rows before DELETEing the old ones
+    # (the unit of work's order) and trip the (tenant, customer, member) unique constraint.
+    kept = []
+    for x in c.collaborators:
+        if x.member_id in wanted:
+            x.can_edit = wanted.pop(x.member_id)
+            kept.append(x)
+    c.collaborators = kept + [CustomerCollaborator(member_id=mid, can_edit=edit) for mid, edit in wanted.items()]
     after = sorted((x.member_id, x.can_edit) for x in c.collaborators)
     if before != after:
         db.session.flush()
@@ -340,12 +344,15 @@ def search_condition(q: str, dialect: str) -> Any:
     """
     q = rules.fold_width(q).strip()
     arms = []
+    contact_match = icontains(Contact.name, q)
     if rules.has_cjk(q):
         grams = [g for g in rules.bigrams(q) if len(g) == 2]
         text_match = or_(icontains(Customer.name, q), icontains(func.coalesce(Customer.short_name, ""), q))
         if dialect == "postgresql" and grams:
             # Every bigram present (GIN-indexed, works for two characters); then adjacency.
             arms.append(and_(array_contains(Customer.search_bigrams, grams), text_match))
+            # Contact names likewise: a 2-character term has no trigram for ix_contacts_name_trgm.
+            contact_match = and_(array_contains(Contact.name_bigrams, grams), contact_match)
         else:
             arms.append(text_match)
     else:
@@ -364,7 +371,7 @@ def search_condition(q: str, dialect: str) -> Any:
             arms.append(Customer.uscc == code)
     ids = union(
         *[select(Customer.id).where(arm) for arm in arms],
-        select(Contact.customer_id).where(icontains(Contact.name, q)),
+        select(Contact.customer_id).where(contact_match),
     )
     return Customer.id.in_(select(ids.subquery().c[0]))
 
@@ -381,7 +388,7 @@ def sort_column(sort: str) -> Any:
     return Customer.created_at
 
 
-def sort_value(c: Customer, sort: str) -> Any:
+def sort_value(c: Customer | CustomerRow, sort: str) -> Any:
     if sort == "name":
         return c.name_normalized
     if sort == "last_followup":
@@ -393,7 +400,7 @@ class InvalidCursor(ValueError):
     """A page cursor this app did not make (or made for another sort)."""
 
 
-def encode_cursor(c: Customer, sort: str) -> str:
+def encode_cursor(c: Customer | CustomerRow, sort: str) -> str:
     """The keyset position after ``c``, opaque to clients (the list page and the API share it)."""
     value = sort_value(c, sort)
     raw = value.isoformat() if isinstance(value, datetime) else value
@@ -410,8 +417,78 @@ def decode_cursor(token: str | None, sort: str) -> tuple[Any, int] | None:
         raise InvalidCursor(token) from exc
 
 
-def list_customers(actor: Membership, query: CustomerQuery) -> list[Customer]:
-    """One page, newest first (or by name A→Z / latest follow-up first), with keyset pagination."""
+# What the customer list, the global search box, the picker and the merge form read of a row
+# (and the keyset cursor: created_at, name_normalized, last_followup_at). The search keys
+# (pinyin, bigram arrays), notes and addresses stay in the database: building 50 full Customer
+# objects per page cost more Python time than the page's SQL (bench/sales.py).
+LIST_COLUMNS = (
+    Customer.id, Customer.tenant_id, Customer.name, Customer.short_name, Customer.level, Customer.province,
+    Customer.city, Customer.owner_id, Customer.status, Customer.last_followup_at, Customer.created_at,
+    Customer.name_normalized, Customer.archived_at,
+)  # fmt: skip
+
+
+def list_customers(actor: Membership, query: CustomerQuery, *, only: tuple[Any, ...] | None = None) -> list[Customer]:
+    """One page, newest first (or by name A→Z / latest follow-up first), with keyset pagination.
+
+    ``only``: load just these columns (e.g. LIST_COLUMNS) for pages that show a few of them;
+    any other attribute is then loaded on first access, one statement per row.
+    """
+    stmt = _page_statement(actor, query)
+    # What every list shows (owner's name, tags), loaded with the page: constant statements.
+    stmt = stmt.options(joinedload(Customer.owner), selectinload(Customer.tags))
+    if only is not None:
+        # ...and of the owner, just the name shown (joined on every row of the page).
+        owner = joinedload(Customer.owner).load_only(Membership.id, Membership.tenant_id, Membership.user_id)
+        stmt = stmt.options(load_only(*only), owner.joinedload(Membership.user).load_only(User.id, User.name))
+    return list(db.session.scalars(stmt))
+
+
+@dataclass(slots=True)
+class CustomerRow:
+    """A customer as the list page and the search box show it: plain values, no ORM object."""
+
+    id: int
+    name: str
+    short_name: str | None
+    level: str | None
+    province: str | None
+    city: str | None
+    owner_id: int | None
+    status: str
+    last_followup_at: datetime | None
+    created_at: datetime
+    name_normalized: str
+    owner_name: str | None
+    tags: list[str] = field(default_factory=list)
+
+
+ROW_COLUMNS = (
+    Customer.id, Customer.name, Customer.short_name, Customer.level, Customer.province, Customer.city,
+    Customer.owner_id, Customer.status, Customer.last_followup_at, Customer.created_at, Customer.name_normalized,
+)  # fmt: skip
+
+
+def list_rows(actor: Membership, query: CustomerQuery) -> list[CustomerRow]:
+    """list_customers for read-only pages, as CustomerRow: the same page (same filters, order and
+    cursor) in two statements — the rows with the owner's name, then their tags — without
+    building ORM objects, which cost more Python time than the SQL itself (bench/sales.py)."""
+    stmt = (
+        _page_statement(actor, query)
+        .with_only_columns(*ROW_COLUMNS, User.name)
+        .outerjoin(Membership, Membership.id == Customer.owner_id)
+        .outerjoin(User, User.id == Membership.user_id)
+    )
+    rows = [CustomerRow(*r) for r in db.session.execute(stmt)]
+    if rows:
+        by_id = {r.id: r for r in rows}
+        tags = select(CustomerTag.customer_id, CustomerTag.tag).where(CustomerTag.customer_id.in_(list(by_id)))
+        for cid, tag in db.session.execute(tags.order_by(CustomerTag.customer_id, CustomerTag.tag)):
+            by_id[cid].tags.append(tag)
+    return rows
+
+
+def _page_statement(actor: Membership, query: CustomerQuery) -> Any:
     stmt = select(Customer).where(Customer.archived_at.is_(None), customer_filter(actor))
     if query.q:
         stmt = stmt.where(search_condition(query.q, db.session.get_bind().dialect.name))
@@ -440,10 +517,7 @@ def list_customers(actor: Membership, query: CustomerQuery) -> list[Customer]:
         else:
             stmt = stmt.where(or_(col < value, and_(col == value, Customer.id < last_id)))
     order = (col.asc(), Customer.id.asc()) if ascending else (col.desc(), Customer.id.desc())
-    stmt = stmt.order_by(*order).limit(query.limit)
-    # What every list shows (owner's name, tags), loaded with the page: constant statements.
-    stmt = stmt.options(joinedload(Customer.owner), selectinload(Customer.tags))
-    return list(db.session.scalars(stmt))
+    return stmt.order_by(*order).limit(query.limit)
 
 
 # --- contacts ---------------------------------------------------------------------------

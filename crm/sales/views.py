@@ -7,19 +7,21 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from crm.audit.models import AuditEntry
 from crm.choices import choices
 from crm.db import db
 from crm.sales import services
 from crm.sales.forms import STATUS_LABELS, ContactForm, CustomerForm, MergeForm
-from crm.sales.models import Contact, Customer
+from crm.sales.models import Contact, Customer, CustomerCollaborator
 from crm.sales.sections import render_sections
 from crm.sales.visibility import can_edit, can_read
 from crm.scoping import get_or_404
+from roles.catalogue import permissions_of
 from roles.checks import PermissionDenied, can, require
 from roles.scopes import visible_member_ids
-from tenants.models import Membership
+from tenants.models import Membership, User
 
 bp = Blueprint("customers", __name__, url_prefix="/w/<slug>/sales/customers")
 
@@ -33,12 +35,20 @@ def _visible_customer(customer_id: int) -> Customer:
 
 def _owner_choices(include_pool: bool = True) -> list[tuple[int | None, str]]:
     visible = visible_member_ids(g.member)
-    stmt = select(Membership).where(Membership.is_active.is_(True)).order_by(Membership.id)
+    # Columns, not entities: every list page builds this dropdown, and loading each member with
+    # its user as ORM objects cost more than the query itself (bench/sales.py). The rows are
+    # active members, so can(m, "sales.access") reduces to the roles' permissions.
+    stmt = (
+        select(Membership.id, Membership.roles, User.name)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.is_active.is_(True))
+        .order_by(Membership.id)
+    )
     if visible is not None:
         stmt = stmt.where(Membership.id.in_(visible))
-    members = [m for m in db.session.scalars(stmt) if can(m, "sales.access")]
     out: list[tuple[int | None, str]] = [(None, _("Public pool (no owner)"))] if include_pool else []
-    return out + [(m.id, m.user.name) for m in members]
+    rows = db.session.execute(stmt).all()
+    return out + [(mid, name) for mid, roles, name in rows if "sales.access" in permissions_of(roles)]
 
 
 def _decode_cursor(token: str | None, sort: str) -> tuple[Any, int] | None:
@@ -76,7 +86,7 @@ def _query_from_args() -> services.CustomerQuery:
 @require("sales.access")
 def index():
     query = _query_from_args()
-    rows = services.list_customers(g.member, query)
+    rows = services.list_rows(g.member, query)
     next_cursor = services.encode_cursor(rows[-1], query.sort) if len(rows) == query.limit else None
     args = {k: v for k, v in request.args.items() if k != "after" and v}
     ctx = {
@@ -84,7 +94,8 @@ def index():
         "query": query,
         "next_url": url_for("customers.index", **args, after=next_cursor) if next_cursor else None,
         "owners": _owner_choices(),
-        "status_labels": STATUS_LABELS,
+        # Translated once here, not once per row (each lazy string looks up its translation).
+        "status_labels": {k: str(v) for k, v in STATUS_LABELS.items()},
         "filtered": bool(args),
     }
     target = request.headers.get("HX-Target") if request.headers.get("HX-Request") else None
@@ -132,6 +143,20 @@ def _save(form: CustomerForm, customer: Customer | None):
     return render_template("sales/customers/form.html", form=form, customer=customer, duplicates=duplicates), status
 
 
+@bp.get("/options")
+@require("sales.access")
+def options():
+    """The customer picker's options for what was typed (htmx swaps them into the select)."""
+    from crm.sales.picker import customer_options
+
+    selected_id = request.args.get("selected", type=int)
+    selected = db.session.get(Customer, selected_id) if selected_id else None
+    if selected is not None and not can_edit(g.member, selected):
+        selected = None
+    pairs = customer_options(g.member, request.args.get("q"), selected)
+    return render_template("sales/_customer_options.html", pairs=pairs, selected_id=selected.id if selected else None)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @require("sales.access")
 def new():
@@ -165,6 +190,14 @@ def edit(customer_id: int):
 @require("sales.access")
 def show(customer_id: int):
     c = _visible_customer(customer_id)
+    # The collaborators card names each one: load them with their members and users in one
+    # statement, not one lazy load per collaborator (the ORM guard's criteria bypass the identity map).
+    db.session.scalars(
+        select(Customer)
+        .where(Customer.id == c.id)
+        .options(selectinload(Customer.collaborators).joinedload(CustomerCollaborator.member))
+        .execution_options(populate_existing=True)
+    ).one()
     history = list(
         db.session.scalars(
             select(AuditEntry)
@@ -288,7 +321,9 @@ def contact_delete(customer_id: int, contact_id: int):
 def merge():
     form = MergeForm()
     keep_id = request.values.get("keep_id", type=int)
-    candidates = services.list_customers(g.member, services.CustomerQuery(q=request.args.get("q"), limit=200))
+    candidates = services.list_customers(
+        g.member, services.CustomerQuery(q=request.args.get("q"), limit=200), only=services.LIST_COLUMNS
+    )
     options = [(c.id, f"{c.name} (#{c.id})") for c in candidates]
     form.keep_id.choices = choices(options)
     form.drop_id.choices = choices(options)
@@ -315,12 +350,12 @@ def _search_provider(member: Membership, q: str, limit: int) -> list[Any]:
 
     if not can(member, "sales.access"):
         return []
-    rows = services.list_customers(member, services.CustomerQuery(q=q, limit=limit))
+    rows = services.list_rows(member, services.CustomerQuery(q=q, limit=limit))
     return [
         SearchHit(
             _("Customer"),
             c.name,
-            " · ".join(filter(None, [c.owner.user.name if c.owner else _("Public pool"), c.city])),
+            " · ".join(filter(None, [c.owner_name if c.owner_id else _("Public pool"), c.city])),
             url_for("customers.show", customer_id=c.id),
         )
         for c in rows
