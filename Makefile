@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 INSTALL_STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: help run test lint worker install deps migrate bench
+.PHONY: help run test lint worker install deps migrate bench bench-sales
 
 help: ## list the targets
 	@echo "Taizhang — make targets:"
@@ -54,9 +54,13 @@ deps: ## install the Debian packages (fonts, Pango, poppler, chromium); root or 
 migrate: $(INSTALL_STAMP) ## apply database migrations (DATABASE_URL / MIGRATION_DATABASE_URL, else SQLite under instance/)
 	$(FLASK) db upgrade
 
-bench: $(INSTALL_STAMP) ## run bench/rls_overhead.py (RLS overhead on PostgreSQL)
+bench: $(INSTALL_STAMP) ## run both benchmarks on PostgreSQL (RLS overhead, then the sales pages)
 	@if [ -f bench/rls_overhead.py ]; then $(PY) bench/rls_overhead.py; \
 	else echo "bench/rls_overhead.py does not exist yet; nothing to run"; fi
+	$(MAKE) --no-print-directory bench-sales
+
+bench-sales: $(INSTALL_STAMP) ## run bench/sales.py (sales pages vs their bare SQL; BENCH_ARGS='--scale 0.1')
+	$(PY) bench/sales.py $(BENCH_ARGS)
 
 # Create the virtualenv with Python 3.11 (python3.11, else python3 when it is 3.11).
 $(PY):
