@@ -114,8 +114,8 @@ def _register_models() -> None:
     import crm.quotes.models  # noqa: F401
     import crm.registry.models  # noqa: F401
     import crm.sales.models  # noqa: F401
-    import tenants.models  # noqa: F401
     import crm.workreports.models  # noqa: F401
+    import tenants.models  # noqa: F401
     import workers.models  # noqa: F401
 
 

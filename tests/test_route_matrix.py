@@ -186,7 +186,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     #    sales managers, admins and owners)
     ("GET", "/w/<slug>/sales/pipeline"):             row(404, 302, 302, 302, 302, 403),
     ("GET", "/w/<slug>/sales/pipeline/<int:pipeline_id>"): row(404, 200, 200, 200, 200, 403),
-    ("GET", "/w/<slug>/sales/pipeline/<int:pipeline_id>/stages/<int:stage_id>/cards"): row(404, 200, 200, 200, 200, 403),
+    ("GET", "/w/<slug>/sales/pipeline/<int:pipeline_id>/stages/<int:stage_id>/cards"):
+        row(404, 200, 200, 200, 200, 403),
     ("GET", "/w/<slug>/sales/pipeline/forecast"):    row(404, 200, 200, 200, 200, 403),
     ("GET", "/w/<slug>/sales/pipeline/lost-reasons"):  row(404, 200, 200, 200, 403, 403),
     ("POST", "/w/<slug>/sales/pipeline/lost-reasons"): row(404, 400, 400, 400, 403, 403),  # no name

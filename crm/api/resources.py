@@ -224,8 +224,8 @@ def _all_blueprints() -> list[Blueprint]:
     from crm.quotes.api import blueprints as quotes_blueprints
     from crm.registry.api import blueprints as registry_blueprints
     from crm.sales.api import blueprints as sales_blueprints
-    from crm.workspace_settings.api import blueprints as settings_blueprints
     from crm.workreports.api import blueprints as work_reports_blueprints
+    from crm.workspace_settings.api import blueprints as settings_blueprints
 
     return [
         me_bp, members_bp, exports_bp, jobs_bp,

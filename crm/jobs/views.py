@@ -19,7 +19,9 @@ ERRORS = {
     "queue_unavailable": _l("The job service was unavailable, so the job never started. Please try again."),
 }
 
-KINDS = {"members_export": _l("Member list export"), "pool_rules": _l("Public pool rules"),
+KINDS = {
+    "members_export": _l("Member list export"),
+    "pool_rules": _l("Public pool rules"),
     "audit_export": _l("Audit log export"),
     "sales_daily": _l("Nightly sales upkeep"),
     "work_reports_export": _l("Work-report overview export"),
