@@ -20,6 +20,25 @@ from roles.checks import PermissionDenied, require
 products_bp = Blueprint("api_products", __name__, url_prefix="/products", description="Products (产品)")
 
 
+class PricedLineSchema(Schema):
+    """A priced line (quote, order): what a client sends and what the line amounts to."""
+
+    id = fields.Integer(dump_only=True)
+    product_id = fields.Integer(allow_none=True)
+    description = fields.String(
+        validate=validate.Length(max=200), metadata={"description": "defaults to the product name"}
+    )
+    specification = fields.String(allow_none=True, validate=validate.Length(max=200))
+    unit = fields.String(allow_none=True, validate=validate.Length(max=20))
+    quantity = fields.Decimal(as_string=True, load_default="1")
+    unit_price = fields.Decimal(as_string=True, metadata={"description": "defaults to the product's list price"})
+    discount_pct = fields.Decimal(as_string=True, load_default="0", metadata={"description": "percent, 0–100"})
+    tax_rate = fields.Decimal(as_string=True, metadata={"description": "0.13 … 0.00; defaults to the product's"})
+    amount_excl = fields.Decimal(as_string=True, dump_only=True)
+    tax = fields.Decimal(as_string=True, dump_only=True)
+    amount_incl = fields.Decimal(as_string=True, dump_only=True)
+
+
 class ProductSchema(Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(required=True, validate=validate.Length(min=1, max=40))

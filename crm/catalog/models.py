@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Index, String, Text, UniqueConstraint, types
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, types
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from crm.db import Model, Money, Timestamps
 from tenants.models import TenantScoped
@@ -58,3 +58,29 @@ class Product(TenantScoped, Timestamps, Model):
     category: Mapped[str | None] = mapped_column(String(60))
     description: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+
+
+class PricedLineColumns:
+    """The columns of every priced document line (quote lines, order lines): the product it may
+    name, what was typed, and what crm.catalog.pricing worked out. One declaration, so the two
+    documents cannot drift apart (an order copies a quote's lines field by field)."""
+
+    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    description: Mapped[str] = mapped_column(String(200), nullable=False)
+    specification: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(20))
+    quantity: Mapped[Decimal] = mapped_column(Scaled(3), nullable=False)
+    unit_price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    discount_pct: Mapped[Decimal] = mapped_column(Scaled(2), default=Decimal("0"), nullable=False)
+    tax_rate: Mapped[Decimal] = mapped_column(Scaled(2), nullable=False)
+    amount_excl: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    tax: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    amount_incl: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+
+    @declared_attr
+    def product_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+
+    @declared_attr
+    def product(cls) -> Mapped[Product | None]:
+        return relationship(Product)

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from crm.api.errors import fail
+from crm.catalog.api import PricedLineSchema
 from crm.contracts.models import Contract
 from crm.db import db
 from crm.orders import services
@@ -25,22 +26,8 @@ from roles.checks import PermissionDenied, require
 orders_bp = Blueprint("api_orders", __name__, url_prefix="/orders", description="Orders (订单)")
 
 
-class OrderLineSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    product_id = fields.Integer(allow_none=True)
-    description = fields.String(
-        validate=validate.Length(max=200), metadata={"description": "defaults to the product name"}
-    )
-    specification = fields.String(allow_none=True, validate=validate.Length(max=200))
-    unit = fields.String(allow_none=True, validate=validate.Length(max=20))
-    quantity = fields.Decimal(as_string=True, load_default="1")
+class OrderLineSchema(PricedLineSchema):
     delivered_quantity = fields.Decimal(as_string=True, dump_only=True)
-    unit_price = fields.Decimal(as_string=True, metadata={"description": "defaults to the product's list price"})
-    discount_pct = fields.Decimal(as_string=True, load_default="0", metadata={"description": "percent, 0–100"})
-    tax_rate = fields.Decimal(as_string=True, metadata={"description": "0.13 … 0.00; defaults to the product's"})
-    amount_excl = fields.Decimal(as_string=True, dump_only=True)
-    tax = fields.Decimal(as_string=True, dump_only=True)
-    amount_incl = fields.Decimal(as_string=True, dump_only=True)
 
 
 class OrderSummarySchema(Schema):

@@ -8,10 +8,10 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.catalog.models import Product, Scaled
+from crm.catalog.models import PricedLineColumns, Scaled
 from crm.contracts.models import Contract
 from crm.db import Model, Money, Timestamps
 from crm.quotes.models import Quote
@@ -69,7 +69,7 @@ class Order(TenantScoped, Timestamps, Model):
         return " ".join(x for x in (self.province, self.city) if x)
 
 
-class OrderLine(TenantScoped, Model):
+class OrderLine(PricedLineColumns, TenantScoped, Model):
     __tablename__ = "order_lines"
     __table_args__ = (
         Index("ix_order_lines_tenant_order", "tenant_id", "order_id"),
@@ -78,19 +78,6 @@ class OrderLine(TenantScoped, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
-    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
-    description: Mapped[str] = mapped_column(String(200), nullable=False)
-    specification: Mapped[str | None] = mapped_column(String(200))
-    unit: Mapped[str | None] = mapped_column(String(20))
-    quantity: Mapped[Decimal] = mapped_column(Scaled(3), nullable=False)
     delivered_quantity: Mapped[Decimal] = mapped_column(Scaled(3), default=Decimal("0"), nullable=False)
-    unit_price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    discount_pct: Mapped[Decimal] = mapped_column(Scaled(2), default=Decimal("0"), nullable=False)
-    tax_rate: Mapped[Decimal] = mapped_column(Scaled(2), nullable=False)
-    amount_excl: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    tax: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    amount_incl: Mapped[Decimal] = mapped_column(Money(), nullable=False)
 
     order: Mapped[Order] = relationship(back_populates="lines")
-    product: Mapped[Product | None] = relationship()

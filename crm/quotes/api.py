@@ -10,6 +10,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from crm.api.errors import fail
+from crm.catalog.api import PricedLineSchema
 from crm.db import db
 from crm.quotes import services
 from crm.quotes.models import STATUSES, Quote
@@ -21,23 +22,6 @@ from crm.scoping import get_in_tenant
 from roles.checks import PermissionDenied, require
 
 quotes_bp = Blueprint("api_quotes", __name__, url_prefix="/quotes", description="Quotes (报价单)")
-
-
-class QuoteLineSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    product_id = fields.Integer(allow_none=True)
-    description = fields.String(
-        validate=validate.Length(max=200), metadata={"description": "defaults to the product name"}
-    )
-    specification = fields.String(allow_none=True, validate=validate.Length(max=200))
-    unit = fields.String(allow_none=True, validate=validate.Length(max=20))
-    quantity = fields.Decimal(as_string=True, load_default="1")
-    unit_price = fields.Decimal(as_string=True, metadata={"description": "defaults to the product's list price"})
-    discount_pct = fields.Decimal(as_string=True, load_default="0", metadata={"description": "percent, 0–100"})
-    tax_rate = fields.Decimal(as_string=True, metadata={"description": "0.13 … 0.00; defaults to the product's"})
-    amount_excl = fields.Decimal(as_string=True, dump_only=True)
-    tax = fields.Decimal(as_string=True, dump_only=True)
-    amount_incl = fields.Decimal(as_string=True, dump_only=True)
 
 
 class QuoteSummarySchema(Schema):
@@ -64,14 +48,14 @@ class QuoteSummarySchema(Schema):
 
 
 class QuoteSchema(QuoteSummarySchema):
-    lines = fields.List(fields.Nested(QuoteLineSchema), required=True)
+    lines = fields.List(fields.Nested(PricedLineSchema), required=True)
 
 
 class QuotePatchSchema(Schema):
     prices_include_tax = fields.Boolean()
     valid_until = fields.Date(allow_none=True)
     terms = fields.String(allow_none=True)
-    lines = fields.List(fields.Nested(QuoteLineSchema))
+    lines = fields.List(fields.Nested(PricedLineSchema))
 
 
 class QuoteQueryArgs(Schema):

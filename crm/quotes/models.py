@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm.catalog.models import Product, Scaled
+from crm.catalog.models import PricedLineColumns
 from crm.db import Model, Money, Timestamps, UTCDateTime
 from crm.pipeline.models import Opportunity
 from crm.sales.models import Customer
@@ -73,24 +73,11 @@ class Quote(TenantScoped, Timestamps, Model):
         return self.status == "draft"
 
 
-class QuoteLine(TenantScoped, Model):
+class QuoteLine(PricedLineColumns, TenantScoped, Model):
     __tablename__ = "quote_lines"
     __table_args__ = (Index("ix_quote_lines_tenant_quote", "tenant_id", "quote_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), nullable=False)
-    position: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
-    description: Mapped[str] = mapped_column(String(200), nullable=False)
-    specification: Mapped[str | None] = mapped_column(String(200))
-    unit: Mapped[str | None] = mapped_column(String(20))
-    quantity: Mapped[Decimal] = mapped_column(Scaled(3), nullable=False)
-    unit_price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    discount_pct: Mapped[Decimal] = mapped_column(Scaled(2), default=Decimal("0"), nullable=False)
-    tax_rate: Mapped[Decimal] = mapped_column(Scaled(2), nullable=False)
-    amount_excl: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    tax: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    amount_incl: Mapped[Decimal] = mapped_column(Money(), nullable=False)
 
     quote: Mapped[Quote] = relationship(back_populates="lines")
-    product: Mapped[Product | None] = relationship()
