@@ -87,3 +87,10 @@ def add_announcement_objects(app: Flask, world: Any) -> None:
         world.announcement_id[key] = announcement(
             app, t["owner"], f"{t.slug} 公告", files=[("schedule.txt", TXT)], now=utcnow() - timedelta(seconds=1)
         )
+
+
+def published_title(app: Flask, title: str, locale: str = "zh_Hans_CN") -> str:
+    """The notification title a member reading `locale` gets when an announcement is published."""
+    from tests.helpers import translated
+
+    return translated(app, "Announcement: %(title)s", locale) % {"title": title}

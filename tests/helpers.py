@@ -96,3 +96,22 @@ def translated(app: Flask, msgid: str, locale: str = "zh_Hans_CN") -> str:
         text = gettext(msgid)
     assert text != msgid or locale == "en", f"no {locale} translation for {msgid!r}"
     return text
+
+
+class ApiClient:
+    """A member's bearer-token client for /api/v1 (paths relative to `prefix`)."""
+
+    def __init__(self, client: FlaskClient, token: str, prefix: str = "/api/v1") -> None:
+        self.client, self.h, self.prefix = client, bearer(token), prefix
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(f"{self.prefix}{path}", headers=self.h, **kw)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.client.post(f"{self.prefix}{path}", json=body or {}, headers=self.h)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.client.patch(f"{self.prefix}{path}", json=body, headers=self.h)
+
+    def delete(self, path: str) -> Any:
+        return self.client.delete(f"{self.prefix}{path}", headers=self.h)

@@ -15,7 +15,7 @@ from crm.attachments.models import Attachment
 from crm.audit.models import AuditEntry
 from crm.db import db, utcnow
 from tests import announcement_factories as af
-from tests.helpers import html_lang, in_tenant, post, text_of
+from tests.helpers import html_lang, in_tenant, post, text_of, translated
 from tests.test_markdown import PAYLOADS, elements
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -70,8 +70,9 @@ def test_admin_posts_a_scheduled_role_targeted_announcement_with_an_attachment(a
     af.shift(app, tenant_a.id, ann_id, publish_at=utcnow() - timedelta(minutes=1))
     assert af.publish_due(app, tenant_a.id) == 1
     assert af.publish_due(app, tenant_a.id) == 0
-    assert af.notes(app, rep, "announcement.published") == ["Announcement: 销售季度会议"]
-    assert af.notes(app, tenant_a["sales_manager"], "announcement.published") == ["Announcement: 销售季度会议"]
+    assert af.notes(app, rep, "announcement.published") == [af.published_title(app, "销售季度会议")]
+    expected = [af.published_title(app, "销售季度会议")]
+    assert af.notes(app, tenant_a["sales_manager"], "announcement.published") == expected
     assert af.notes(app, fin, "announcement.published") == []
     assert ann_id in _ids_in_feed(text_of(rep_client.get(url(tenant_a))))
     dl = rep_client.get(f"/w/{tenant_a.slug}/files/{file_id}")
@@ -128,14 +129,14 @@ def test_scheduled_announcement_is_hidden_until_publish_at_then_notified_once(ap
         assert services.publish_due(now + timedelta(hours=3)) == 0
         db.session.commit()
     # Everyone but the author is told, once.
-    assert af.notes(app, rep, "announcement.published") == ["Announcement: 下周停电"]
-    assert af.notes(app, tenant_a["finance"], "announcement.published") == ["Announcement: 下周停电"]
+    assert af.notes(app, rep, "announcement.published") == [af.published_title(app, "下周停电")]
+    assert af.notes(app, tenant_a["finance"], "announcement.published") == [af.published_title(app, "下周停电")]
     assert af.notes(app, admin, "announcement.published") == []
 
 
 def test_immediate_announcement_notifies_its_audience_at_once(app, tenant_a):
     af.announcement(app, tenant_a["owner"], "财务报销新规", audience_roles=["finance"])
-    assert af.notes(app, tenant_a["finance"], "announcement.published") == ["Announcement: 财务报销新规"]
+    assert af.notes(app, tenant_a["finance"], "announcement.published") == [af.published_title(app, "财务报销新规")]
     assert af.notes(app, tenant_a["sales"], "announcement.published") == []
 
 
@@ -208,7 +209,8 @@ def test_remind_notifies_only_those_who_have_not_read(app, tenant_a, client_as):
     r = post(admin, url(tenant_a, f"/{ann_id}/remind"))
     assert r.status_code == 302
     assert "Reminded 1 member." in text_of(admin.get(r.headers["Location"]))
-    assert af.notes(app, tenant_a["finance"], "announcement.reminder") == ["Reminder: please read “请阅读”"]
+    reminder = translated(app, "Reminder: please read “%(title)s”") % {"title": "请阅读"}
+    assert af.notes(app, tenant_a["finance"], "announcement.reminder") == [reminder]
     assert af.notes(app, tenant_a["sales"], "announcement.reminder") == []
     assert af.copy_of(app, tenant_a["finance"], ann_id).reminded_at is not None
     assert af.copy_of(app, tenant_a["finance"], ann_id).read_at is None
@@ -357,3 +359,14 @@ def test_pages_issue_a_constant_number_of_statements(app, tenant_a, client_as, c
         assert admin.get(target).status_code == 200
     assert small.count == large.count, "\n".join(large.statements)
     assert large.count <= 25
+
+
+def test_each_member_is_notified_in_their_own_language(app, tenant_a):
+    from tenants.models import User
+
+    with in_tenant(app, tenant_a.id):
+        db.session.get(User, tenant_a["sales"].user_id).locale = "en"
+        db.session.commit()
+    af.announcement(app, tenant_a["admin"], "年终总结会")
+    assert af.notes(app, tenant_a["sales"], "announcement.published") == ["Announcement: 年终总结会"]
+    assert af.notes(app, tenant_a["finance"], "announcement.published") == [af.published_title(app, "年终总结会")]

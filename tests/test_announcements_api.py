@@ -9,29 +9,13 @@ import pytest
 
 from crm.db import utcnow
 from tests import announcement_factories as af
-from tests.helpers import bearer
+from tests.helpers import ApiClient, translated
 from tests.test_markdown import PAYLOADS, elements
 
 
 @pytest.fixture
 def api(client, token_for):
-    class _Api:
-        def __init__(self, member):
-            self.h = bearer(token_for(member))
-
-        def get(self, path, **kw):
-            return client.get(f"/api/v1/announcements{path}", headers=self.h, **kw)
-
-        def post(self, path, body=None):
-            return client.post(f"/api/v1/announcements{path}", json=body or {}, headers=self.h)
-
-        def patch(self, path, body):
-            return client.patch(f"/api/v1/announcements{path}", json=body, headers=self.h)
-
-        def delete(self, path):
-            return client.delete(f"/api/v1/announcements{path}", headers=self.h)
-
-    return _Api
+    return lambda member: ApiClient(client, token_for(member), "/api/v1/announcements")
 
 
 def _ids(resp) -> list[int]:
@@ -55,7 +39,7 @@ def test_manager_creates_a_scheduled_role_targeted_announcement(app, tenant_a, a
     feed = rep.get("").get_json()
     assert [a["id"] for a in feed["items"]] == [ann_id] and feed["unread"] == 1
     assert _ids(fin.get("")) == [] and fin.get(f"/{ann_id}").status_code == 404
-    assert af.notes(app, tenant_a["sales"], "announcement.published") == ["Announcement: 销售培训"]
+    assert af.notes(app, tenant_a["sales"], "announcement.published") == [af.published_title(app, "销售培训")]
 
 
 def test_read_and_acknowledge(app, tenant_a, api):
@@ -80,7 +64,8 @@ def test_receipts_and_remind(app, tenant_a, api):
     assert [x["member_id"] for x in r["read"]] == [tenant_a["sales"].id]
     assert [x["member_id"] for x in r["unread"]] == [tenant_a["finance"].id]
     assert admin.post(f"/{ann_id}/remind").get_json() == {"reminded": 1}
-    assert af.notes(app, tenant_a["finance"], "announcement.reminder") == ["Reminder: please read “请查收”"]
+    reminder = translated(app, "Reminder: please read “%(title)s”") % {"title": "请查收"}
+    assert af.notes(app, tenant_a["finance"], "announcement.reminder") == [reminder]
     rep = api(tenant_a["sales"])
     assert rep.get(f"/{ann_id}/receipts").status_code == 403
     assert rep.post(f"/{ann_id}/remind").status_code == 403

@@ -13,28 +13,12 @@ from crm.db import db
 from tests import contract_factories as cf
 from tests import quote_factories as qf
 from tests import sales_factories as sf
-from tests.helpers import bearer, in_tenant
+from tests.helpers import ApiClient, in_tenant
 
 
 @pytest.fixture
 def api(client, token_for):
-    class _Api:
-        def __init__(self, member):
-            self.h = bearer(token_for(member))
-
-        def get(self, path, **kw):
-            return client.get(f"/api/v1{path}", headers=self.h, **kw)
-
-        def post(self, path, body=None):
-            return client.post(f"/api/v1{path}", json=body or {}, headers=self.h)
-
-        def patch(self, path, body):
-            return client.patch(f"/api/v1{path}", json=body, headers=self.h)
-
-        def delete(self, path):
-            return client.delete(f"/api/v1{path}", headers=self.h)
-
-    return _Api
+    return lambda member: ApiClient(client, token_for(member))
 
 
 @pytest.fixture

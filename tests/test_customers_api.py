@@ -8,7 +8,7 @@ import pytest
 
 from crm.db import utcnow
 from tests import sales_factories as sf
-from tests.helpers import bearer
+from tests.helpers import ApiClient
 
 VALID = sf.VALID_USCC
 
@@ -17,23 +17,7 @@ VALID = sf.VALID_USCC
 def api(client, token_for):
     """``api(member).get(path)`` etc.: requests with that member's bearer token."""
 
-    class _Api:
-        def __init__(self, member):
-            self.h = bearer(token_for(member))
-
-        def get(self, path, **kw):
-            return client.get(f"/api/v1{path}", headers=self.h, **kw)
-
-        def post(self, path, body):
-            return client.post(f"/api/v1{path}", json=body, headers=self.h)
-
-        def patch(self, path, body):
-            return client.patch(f"/api/v1{path}", json=body, headers=self.h)
-
-        def delete(self, path):
-            return client.delete(f"/api/v1{path}", headers=self.h)
-
-    return _Api
+    return lambda member: ApiClient(client, token_for(member))
 
 
 @pytest.fixture

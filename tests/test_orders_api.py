@@ -10,30 +10,14 @@ from crm.audit.models import AuditEntry
 from crm.db import db
 from tests import order_factories as of
 from tests import sales_factories as sf
-from tests.helpers import bearer, in_tenant, post
+from tests.helpers import ApiClient, in_tenant, post
 
 LINE = {"description": "设备", "quantity": "2", "unit_price": "1000.00", "tax_rate": "0.13"}
 
 
 @pytest.fixture
 def api(client, token_for):
-    class _Api:
-        def __init__(self, member):
-            self.h = bearer(token_for(member))
-
-        def get(self, path, **kw):
-            return client.get(f"/api/v1{path}", headers=self.h, **kw)
-
-        def post(self, path, body=None):
-            return client.post(f"/api/v1{path}", json=body or {}, headers=self.h)
-
-        def patch(self, path, body):
-            return client.patch(f"/api/v1{path}", json=body, headers=self.h)
-
-        def delete(self, path):
-            return client.delete(f"/api/v1{path}", headers=self.h)
-
-    return _Api
+    return lambda member: ApiClient(client, token_for(member))
 
 
 @pytest.fixture

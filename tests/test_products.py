@@ -11,28 +11,12 @@ from crm.audit.models import AuditEntry
 from crm.catalog.models import Product
 from crm.db import db
 from tests import quote_factories as qf
-from tests.helpers import bearer, in_tenant, post, text_of
+from tests.helpers import ApiClient, in_tenant, post, text_of
 
 
 @pytest.fixture
 def api(client, token_for):
-    class _Api:
-        def __init__(self, member):
-            self.h = bearer(token_for(member))
-
-        def get(self, path, **kw):
-            return client.get(f"/api/v1{path}", headers=self.h, **kw)
-
-        def post(self, path, body):
-            return client.post(f"/api/v1{path}", json=body, headers=self.h)
-
-        def patch(self, path, body):
-            return client.patch(f"/api/v1{path}", json=body, headers=self.h)
-
-        def delete(self, path):
-            return client.delete(f"/api/v1{path}", headers=self.h)
-
-    return _Api
+    return lambda member: ApiClient(client, token_for(member))
 
 
 def _products(app, tenant_id):

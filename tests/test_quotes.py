@@ -18,27 +18,14 @@ from crm.quotes.services import LineAmounts, line_amounts, totals
 from tenants.models import Tenant
 from tests import quote_factories as qf
 from tests import sales_factories as sf
-from tests.helpers import bearer, in_tenant, post, text_of
+from tests.helpers import ApiClient, in_tenant, post, text_of
 
 D = Decimal
 
 
 @pytest.fixture
 def api(client, token_for):
-    class _Api:
-        def __init__(self, member):
-            self.h = bearer(token_for(member))
-
-        def get(self, path, **kw):
-            return client.get(f"/api/v1{path}", headers=self.h, **kw)
-
-        def post(self, path, body=None):
-            return client.post(f"/api/v1{path}", json=body or {}, headers=self.h)
-
-        def patch(self, path, body):
-            return client.patch(f"/api/v1{path}", json=body, headers=self.h)
-
-    return _Api
+    return lambda member: ApiClient(client, token_for(member))
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ def test_the_sweep_publishes_scheduled_announcements_in_every_workspace_once(app
     af.shift(app, tenant_b.id, b, publish_at=utcnow() - timedelta(minutes=1))
     assert scheduled.publish_announcements() == 2
     assert scheduled.publish_announcements() == 0
-    assert af.notes(app, tenant_a["sales"], "announcement.published") == ["Announcement: 甲方排期公告"]
-    assert af.notes(app, tenant_b["sales"], "announcement.published") == ["Announcement: 乙方排期公告"]
+    assert af.notes(app, tenant_a["sales"], "announcement.published") == [af.published_title(app, "甲方排期公告")]
+    assert af.notes(app, tenant_b["sales"], "announcement.published") == [af.published_title(app, "乙方排期公告")]
 
 
 def test_one_workspace_failing_does_not_stop_the_others(app, tenant_a, tenant_b, monkeypatch):

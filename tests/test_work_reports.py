@@ -234,8 +234,8 @@ def test_a_comment_notifies_the_author_and_the_reply_notifies_the_commenter(app,
         parent_id = db.session.get(WorkReport, rid).comments[0].id
     assert post(client_as(rep), url(tenant_a, f"/{rid}/comments"),
                 {"body": "好的，明天改", "parent_id": str(parent_id)}).status_code == 302  # fmt: skip
-    assert [n.title for n in notes(app, tenant_a.id, mgr.id, "report.comment")] == ["刘洋 replied on the report "
-                                                                                   + D.isoformat()]  # fmt: skip
+    replied = translated(app, "%(who)s replied on the report %(period)s") % {"who": "刘洋", "period": D.isoformat()}
+    assert [n.title for n in notes(app, tenant_a.id, mgr.id, "report.comment")] == [replied]
     assert notes(app, tenant_a.id, owner.id, "report.comment") == []  # the reply was to the manager only
     assert notes(app, tenant_a.id, rep.id, "report.comment")[2:] == []  # no note to oneself
     comments = wf.read_report(app, tenant_a.id, rid)["comments"]
@@ -441,9 +441,10 @@ def test_remind_missing_reminds_past_the_deadline_once_per_period(app, tenant_a,
         assert services.remind_missing(at(D, 17)) == 3
         db.session.commit()
     yesterday = D - timedelta(days=1)
-    assert [n.title for n in notes(app, tenant_a.id, rep.id, "report.reminder")] == [
-        f"Reminder: your daily report for {yesterday.isoformat()} is missing"
-    ]
+    missing = translated(app, "Reminder: your daily report for %(period)s is missing") % {
+        "period": yesterday.isoformat()
+    }
+    assert [n.title for n in notes(app, tenant_a.id, rep.id, "report.reminder")] == [missing]
     with in_tenant(app, tenant_a.id):
         assert services.remind_missing(at(D, 19)) == 2  # today's daily: rep2 only; this week's weekly
         db.session.commit()

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -278,7 +279,7 @@ def deliver(ann: Announcement, now: datetime) -> int:
     for m in audience_members(ann):
         if m.id == ann.author_id:
             continue
-        notify(m, "announcement.published", _("Announcement: %(title)s", title=ann.title),
+        notify(m, "announcement.published", _l("Announcement: %(title)s", title=ann.title),
                plain_text(ann.body, 200) or None, link=link_of(ann, tenant.slug))  # fmt: skip
         sent += 1
     db.session.flush()
@@ -335,7 +336,7 @@ def remind(actor: Membership, ann: Announcement, now: datetime) -> int:
             row = AnnouncementRead(announcement_id=ann.id, member_id=m.id)
             db.session.add(row)
         row.reminded_at = now
-        notify(m, "announcement.reminder", _("Reminder: please read “%(title)s”", title=ann.title),
+        notify(m, "announcement.reminder", _l("Reminder: please read “%(title)s”", title=ann.title),
                link=link_of(ann, tenant.slug))  # fmt: skip
     db.session.flush()
     record("announcement.reminded", ann, actor=actor, summary=ann.title, changes={"reminded": len(pending)})

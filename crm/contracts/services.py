@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -289,7 +290,7 @@ def submit_contract(actor: Membership, tenant: Tenant, c: Contract) -> Contract:
     for m in approvers_for(c, exclude=actor):
         notify(
             m, "contract.submitted",
-            _("%(who)s asks you to approve contract %(number)s (%(customer)s).", who=actor.user.name,
+            _l("%(who)s asks you to approve contract %(number)s (%(customer)s).", who=actor.user.name,
               number=c.number, customer=c.customer.name),
             link=_link(c, tenant.slug),
         )  # fmt: skip
@@ -332,7 +333,7 @@ def approve_contract(actor: Membership, tenant: Tenant, c: Contract, comment: st
     _status(actor, c, "active", "contract.approved")
     _notify_member(
         submitter, actor, notify, "contract.approved",
-        _("Contract %(number)s was approved by %(who)s.", number=c.number, who=actor.user.name), _link(c, tenant.slug),
+        _l("Contract %(number)s was approved by %(who)s.", number=c.number, who=actor.user.name), _link(c, tenant.slug),
     )  # fmt: skip
     return c
 
@@ -360,7 +361,7 @@ def reject_contract(actor: Membership, tenant: Tenant, c: Contract, comment: str
     _status(actor, c, "draft", "contract.rejected", comment=text)
     _notify_member(
         submitter_of(c), actor, notify, "contract.rejected",
-        _("Contract %(number)s was rejected by %(who)s.", number=c.number, who=actor.user.name),
+        _l("Contract %(number)s was rejected by %(who)s.", number=c.number, who=actor.user.name),
         _link(c, tenant.slug), body=text,
     )  # fmt: skip
     return c
@@ -459,7 +460,7 @@ def expire_and_remind(today: date) -> dict[str, int]:
             continue
         notify(
             owner, "contract.expiring",
-            _("Contract %(number)s (%(customer)s) ends on %(day)s, in %(n)d days.", number=c.number,
+            _l("Contract %(number)s (%(customer)s) ends on %(day)s, in %(n)d days.", number=c.number,
               customer=c.customer.name, day=c.ends_on.isoformat(), n=(c.ends_on - today).days),
             link=_link(c, tenant.slug),
         )  # fmt: skip

@@ -91,11 +91,15 @@ def _public_url(link: str | None) -> str | None:
     return (base.rstrip("/") + link) if base else link
 
 
+def recipient_locale(recipient: Membership) -> str:
+    """The language the member reads in: their profile's, else the workspace default."""
+    locale = recipient.user.locale if recipient.user.locale in SUPPORTED else None
+    return locale or current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_Hans_CN"
+
+
 def compose_mail(recipient: Membership, tenant: Tenant, title: Any, body: Any, link: str | None) -> tuple[str, str]:
     """(subject, text) in the recipient's language."""
-    locale = recipient.user.locale if recipient.user.locale in SUPPORTED else None
-    locale = locale or current_app.config.get("BABEL_DEFAULT_LOCALE") or "zh_Hans_CN"
-    with force_locale(locale):
+    with force_locale(recipient_locale(recipient)):
         heading = _text(title)
         subject = f"[{tenant.name}] {heading}"
         parts = [heading]
@@ -160,14 +164,13 @@ def notify(
     *,
     email: bool | None = None,
 ) -> Notification:
-    """Notify a member in the app; e-mail them too for MAIL_KINDS (email=True/False overrides)."""
-    note = Notification(
-        recipient_id=recipient.id,
-        kind=kind,
-        title=_text(title)[:200],
-        body=_text(body) or None,
-        link=link,
-    )
+    """Notify a member in the app; e-mail them too for MAIL_KINDS (email=True/False overrides).
+
+    Pass lazy strings (lazy_gettext with its variables): they are rendered here in the
+    recipient's language, so a rep reading English gets English whoever triggered it."""
+    with force_locale(recipient_locale(recipient)):
+        title_text, body_text = _text(title)[:200], _text(body) or None
+    note = Notification(recipient_id=recipient.id, kind=kind, title=title_text, body=body_text, link=link)
     db.session.add(note)
     if email if email is not None else kind in MAIL_KINDS:
         _mail(recipient, note, kind, title, body, link)

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
 from crm.audit.services import record
@@ -275,11 +276,11 @@ def apply_rules(now: datetime | None = None) -> dict[str, int]:
             db.session.add(PoolEvent(customer_id=c.id, member_id=owner.id, action="warn", reason=due.rule))
             day = due.returns_on.date().isoformat()
             if due.rule == "no_win":
-                text = _("“%(name)s” goes back to the public pool on %(day)s unless you win a deal with it "
+                text = _l("“%(name)s” goes back to the public pool on %(day)s unless you win a deal with it "
                          "(rule: %(n)d days without a won deal).", name=c.name, day=day,
                          n=rules["return_after_no_win_days"])  # fmt: skip
             else:
-                text = _("“%(name)s” goes back to the public pool on %(day)s unless you follow up "
+                text = _l("“%(name)s” goes back to the public pool on %(day)s unless you follow up "
                          "(rule: %(n)d days without a follow-up).", name=c.name, day=day,
                          n=rules["return_after_idle_days"])  # fmt: skip
             notify(owner, "pool.warning", text)
@@ -290,10 +291,10 @@ def apply_rules(now: datetime | None = None) -> dict[str, int]:
                    changes={"owner_id": {"before": c.owner_id, "after": None}})  # fmt: skip
             if owner is not None:
                 if due.rule == "no_win":
-                    message = _("“%(name)s” went back to the public pool: no won deal for %(n)d days.",
+                    message = _l("“%(name)s” went back to the public pool: no won deal for %(n)d days.",
                                 name=c.name, n=rules["return_after_no_win_days"])  # fmt: skip
                 else:
-                    message = _("“%(name)s” went back to the public pool: no follow-up for %(n)d days.",
+                    message = _l("“%(name)s” went back to the public pool: no follow-up for %(n)d days.",
                                 name=c.name, n=rules["return_after_idle_days"])  # fmt: skip
                 notify(owner, "pool.returned", message)
             c.owner_id = None
