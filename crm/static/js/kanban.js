@@ -43,7 +43,11 @@
     root.querySelectorAll(".kanban-cards").forEach(function (list) {
       if (list.dataset.sortable) return;
       list.dataset.sortable = "1";
-      new window.Sortable(list, { group: "kanban", animation: 150, draggable: ".kanban-card", onEnd: onDrop });
+      // forceFallback: pointer events instead of native HTML5 drag-and-drop, which behaves the same
+      // in every browser and inside scrolled columns (native drags out of a scrolled column were lost).
+      new window.Sortable(list, {
+        group: "kanban", animation: 150, draggable: ".kanban-card", forceFallback: true, onEnd: onDrop
+      });
     });
   }
 
