@@ -53,3 +53,11 @@ def test_the_form_lists_a_page_not_the_whole_workspace(app, tenant_a, monkeypatc
 def test_new_record_forms_carry_the_search_box(app, tenant_a, client_as, path):
     page = text_of(client_as(tenant_a["sales"]).get(f"/w/{tenant_a.slug}/sales/{path}"))
     assert 'data-testid="customer-picker"' in page and "/sales/customers/options" in page
+
+
+@pytest.mark.parametrize("path", ["quotes/new", "contracts/new", "orders/new"])
+def test_a_tampered_customer_id_is_refused_not_a_crash(app, tenant_a, client_as, path):
+    from tests.helpers import post
+
+    r = post(client_as(tenant_a["sales"]), f"/w/{tenant_a.slug}/sales/{path}", {"customer_id": "1; drop"})
+    assert r.status_code == 400 and "is-invalid" in text_of(r)

@@ -6,6 +6,8 @@ from flask_wtf.file import FileField
 from wtforms import DateField, DateTimeLocalField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.choices import optional_id
+
 KIND_LABELS = {
     "call": _l("Call"),
     "visit": _l("Visit"),
@@ -19,14 +21,10 @@ def kind_choices() -> list[SelectChoice]:
     return [SelectChoice(k, label) for k, label in KIND_LABELS.items()]
 
 
-def _int_or_none(v: object) -> int | None:
-    return int(v) if v not in (None, "", "None") else None  # type: ignore[arg-type]
-
-
 class FollowUpForm(FlaskForm):
     kind = SelectField(_l("Type"), choices=kind_choices, validators=[DataRequired()])
     occurred_at = DateTimeLocalField(_l("When"), validators=[Optional()], description=_l("Empty means now."))
-    contact_id = SelectField(_l("Contact"), coerce=_int_or_none, validators=[Optional()])
+    contact_id = SelectField(_l("Contact"), coerce=optional_id, validators=[Optional()])
     summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=5000)])
     next_followup_on = DateField(
         _l("Next follow-up"), validators=[Optional()], description=_l("Creates a task for you on that day.")

@@ -169,3 +169,11 @@ def list_products(actor: Membership, query: ProductQuery) -> tuple[list[Product]
 def categories() -> list[str]:
     rows = db.session.scalars(select(Product.category).where(Product.category.is_not(None)).distinct())
     return sorted(r for r in rows if r)
+
+
+def product_choices(limit: int = 500) -> list[Any]:
+    """Active products for a line's product select, by code (blank first: a typed line)."""
+    from crm.choices import choices
+
+    rows = db.session.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code).limit(limit))
+    return choices([(None, "—")] + [(p.id, f"{p.code} · {p.name}") for p in rows])

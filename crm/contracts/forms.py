@@ -5,11 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, Form, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.choices import optional_id
+
 BLANK_PAYMENTS = 1  # empty rows offered under the filled ones (more are added in the browser)
-
-
-def _int_or_none(v: object) -> int | None:
-    return int(v) if v not in (None, "", "None") else None  # type: ignore[arg-type]
 
 
 class PaymentForm(Form):
@@ -22,7 +20,7 @@ class PaymentForm(Form):
 
 
 class ContractForm(FlaskForm):
-    customer_id = SelectField(_l("Customer"), coerce=_int_or_none, validators=[DataRequired()])
+    customer_id = SelectField(_l("Customer"), coerce=optional_id, validators=[DataRequired()])
     quote_id = HiddenField()
     title = StringField(_l("Title"), validators=[Optional(), Length(max=200)])
     signed_on = DateField(_l("Signed on"), validators=[Optional()])

@@ -25,7 +25,7 @@ from crm.sales.models import Customer
 from crm.sales.picker import customer_options
 from crm.sales.sections import Section, register
 from crm.sales.services import InvalidInput
-from crm.sales.visibility import can_edit, can_read
+from crm.sales.visibility import can_edit, can_read, readable_customer
 from crm.scoping import get_in_tenant
 from roles.checks import PermissionDenied, can, require
 from roles.scopes import visible_member_ids
@@ -86,15 +86,6 @@ def index():
     )  # fmt: skip
 
 
-def _visible_customer(customer_id: int | None) -> Customer | None:
-    if customer_id is None:
-        return None
-    c = db.session.scalars(select(Customer).where(Customer.id == customer_id)).one_or_none()
-    if c is None or c.archived_at is not None or not can_read(g.member, c):
-        return None
-    return c
-
-
 def _prepare(form: ContractForm, customer: Customer | None) -> None:
     form.customer_id.choices = choices([(None, "—")] + customer_options(g.member, None, customer))
     filled = len([e for e in form.payments.entries if not e.form.is_blank()])
@@ -140,7 +131,7 @@ def _save(form: ContractForm, contract: Contract | None, customer: Customer | No
     if form.validate_on_submit():
         try:
             if contract is None:
-                target = _visible_customer(form.customer_id.data)
+                target = readable_customer(g.member, form.customer_id.data)
                 if target is None:
                     raise InvalidInput({"customer_id": _("Choose one of your customers.")})
                 contract = services.create_contract(g.member, g.tenant, target, _input(form))
@@ -193,7 +184,7 @@ def new():
         if quote.status != "accepted":
             flash(_("Only an accepted quote becomes a contract."), "warning")
             return redirect(url_for("quotes.show", quote_id=quote.id))
-    customer = quote.customer if quote else _visible_customer(request.args.get("customer_id", type=int))
+    customer = quote.customer if quote else readable_customer(g.member, request.args.get("customer_id", type=int))
     if request.method == "GET":
         if quote is not None:
             _fill_form(form, services.prefill_from_quote(quote))

@@ -6,14 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.choices import choices
-
-
-def _int_or_none(v: object) -> int | None:
-    try:
-        return int(v) if v not in (None, "", "None") else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+from crm.choices import choices, optional_id
 
 
 def status_choices() -> list:
@@ -22,7 +15,7 @@ def status_choices() -> list:
 
 class CategoryForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    parent_id = SelectField(_l("Inside"), coerce=_int_or_none, validators=[Optional()], validate_choice=False)
+    parent_id = SelectField(_l("Inside"), coerce=optional_id, validators=[Optional()], validate_choice=False)
     position = IntegerField(_l("Position"), validators=[Optional()], default=0)
     roles = SelectMultipleField(
         _l("Visible to"), validators=[Optional()],
@@ -32,7 +25,7 @@ class CategoryForm(FlaskForm):
 
 class ArticleForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    category_id = SelectField(_l("Category"), coerce=_int_or_none, validators=[DataRequired()], validate_choice=False)
+    category_id = SelectField(_l("Category"), coerce=optional_id, validators=[DataRequired()], validate_choice=False)
     status = SelectField(_l("Status"), choices=status_choices, default="draft")
     tags = StringField(_l("Tags"), validators=[Optional(), Length(max=400)], description=_l("Separated by commas."))
     body = TextAreaField(_l("Body (Markdown)"), validators=[Optional(), Length(max=200_000)])
@@ -45,6 +38,6 @@ class UploadForm(FlaskForm):
 
 
 class LinkForm(FlaskForm):
-    article_id = SelectField(_l("Article"), coerce=_int_or_none, validators=[DataRequired()], validate_choice=False)
+    article_id = SelectField(_l("Article"), coerce=optional_id, validators=[DataRequired()], validate_choice=False)
     object_type = HiddenField()
     object_id = HiddenField()

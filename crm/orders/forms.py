@@ -5,24 +5,18 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, FieldList, FormField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from crm.choices import optional_id
 from crm.quotes.forms import LineForm
 
 BLANK_LINES = 1  # one empty row under the filled ones; "Add line" adds more without a reload
 
 
-def _int_or_none(v: object) -> int | None:
-    try:
-        return int(v) if v not in (None, "", "None") else None  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-
-
 class OrderForm(FlaskForm):
-    customer_id = SelectField(_l("Customer"), coerce=_int_or_none, validators=[DataRequired()])
+    customer_id = SelectField(_l("Customer"), coerce=optional_id, validators=[DataRequired()])
     quote_id = HiddenField()
     contract_id = HiddenField()
     order_date = DateField(_l("Order date"), validators=[DataRequired()])
-    owner_id = SelectField(_l("Sales rep"), coerce=_int_or_none, validators=[Optional()])
+    owner_id = SelectField(_l("Sales rep"), coerce=optional_id, validators=[Optional()])
     province = StringField(_l("Province"), validators=[Optional(), Length(max=30)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=30)])
     prices_include_tax = BooleanField(_l("Prices include tax"))

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from crm.catalog.models import Product
+from crm.catalog.services import product_choices
 from crm.choices import choices
 from crm.contracts.models import Contract
 from crm.db import db
@@ -26,7 +26,7 @@ from crm.sales.models import Customer
 from crm.sales.picker import customer_options
 from crm.sales.sections import Section, register
 from crm.sales.services import InvalidInput
-from crm.sales.visibility import can_edit, can_read
+from crm.sales.visibility import can_edit, readable_customer
 from crm.scoping import get_in_tenant
 from roles.checks import PermissionDenied, can, require
 from tenants.models import Membership
@@ -43,15 +43,6 @@ def _visible_order(order_id: int) -> Order:
     if o is None or not services.can_read_order(g.member, o):
         abort(404)
     return o
-
-
-def _visible_customer(customer_id: int | None) -> Customer | None:
-    if customer_id is None:
-        return None
-    c = get_in_tenant(Customer, customer_id)
-    if c is None or c.archived_at is not None or not can_read(g.member, c):
-        return None
-    return c
 
 
 def _date_arg(name: str) -> date | None:
@@ -93,11 +84,6 @@ def index():
 # ---------------------------------------------------------------- the form
 
 
-def _product_choices() -> list[Any]:
-    rows = db.session.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code).limit(500))
-    return choices([(None, "—")] + [(p.id, f"{p.code} · {p.name}") for p in rows])
-
-
 def _prepare(form: OrderForm, customer: Customer | None, order: Order | None = None) -> LineForm:
     """Choices for every select, one blank row, and the template row "Add line" copies."""
     form.customer_id.choices = choices([(None, "—")] + customer_options(g.member, None, customer))
@@ -108,9 +94,9 @@ def _prepare(form: OrderForm, customer: Customer | None, order: Order | None = N
     form.owner_id.choices = choices([(None, _("The customer's owner"))] + reps)
     while len([e for e in form.lines.entries if not e.form.is_blank()]) + BLANK_LINES > len(form.lines.entries):
         form.lines.append_entry()
-    product_choices = _product_choices()
+    products = product_choices()
     for entry in form.lines.entries:
-        entry.form.product_id.choices = product_choices
+        entry.form.product_id.choices = products
     template = LineForm(prefix="lines-__i__-")
     template.product_id.choices = product_choices
     return template
@@ -191,7 +177,8 @@ def new():
         flash(" ".join(err.errors.values()), "danger")
         return redirect(url_for("orders.index"))
     source = contract or quote
-    customer = source.customer if source is not None else _visible_customer(request.args.get("customer_id", type=int))
+    asked = request.args.get("customer_id", type=int)
+    customer = source.customer if source is not None else readable_customer(g.member, asked)
     if source is not None:
         form.customer_id.data = customer.id if customer else None
     if request.method == "GET":
@@ -207,7 +194,7 @@ def new():
     template = _prepare(form, customer)
     general: list[str] = []
     if request.method == "POST" and form.validate_on_submit():
-        target = customer if source is not None else _visible_customer(form.customer_id.data)
+        target = customer if source is not None else readable_customer(g.member, form.customer_id.data)
         try:
             if target is None:
                 raise InvalidInput({"customer_id": _("Choose one of your customers.")})

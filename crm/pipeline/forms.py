@@ -6,20 +6,13 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, FieldList, Form, FormField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crm.choices import choices
+from crm.choices import choices, optional_id
 
 BLANK_LINES = 2  # empty line rows offered under the filled ones (without JavaScript); empty rows are ignored
 
 
-def _int_or_none(v: object) -> int | None:
-    try:
-        return int(v) if v not in (None, "", "None") else None  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-
-
 class LineForm(Form):
-    product_id = SelectField(_l("Product"), coerce=_int_or_none, validators=[Optional()], validate_choice=False)
+    product_id = SelectField(_l("Product"), coerce=optional_id, validators=[Optional()], validate_choice=False)
     description = StringField(_l("Description"), validators=[Optional(), Length(max=200)])
     quantity = StringField(_l("Quantity"), validators=[Optional(), Length(max=20)])
     unit_price = StringField(_l("Unit price"), validators=[Optional(), Length(max=20)])
@@ -34,7 +27,7 @@ class LineForm(Form):
 
 
 class OpportunityForm(FlaskForm):
-    customer_id = SelectField(_l("Customer"), coerce=_int_or_none, validators=[DataRequired()])
+    customer_id = SelectField(_l("Customer"), coerce=optional_id, validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     amount = DecimalField(
         _l("Amount (¥)"),
@@ -43,12 +36,12 @@ class OpportunityForm(FlaskForm):
         description=_l("Before tax, in yuan. With product lines, the amount is their sum."),
     )
     expected_close = DateField(_l("Expected close date"), validators=[Optional()])
-    stage_id = SelectField(_l("Stage"), coerce=_int_or_none, validators=[DataRequired()])
+    stage_id = SelectField(_l("Stage"), coerce=optional_id, validators=[DataRequired()])
     lost_reason_id = SelectField(
-        _l("Lost reason"), coerce=_int_or_none, validators=[Optional()], description=_l("Required for a lost deal.")
+        _l("Lost reason"), coerce=optional_id, validators=[Optional()], description=_l("Required for a lost deal.")
     )
     competitor = StringField(_l("Competitor"), validators=[Optional(), Length(max=100)])
-    owner_id = SelectField(lazy_pgettext("opportunity", "Owner"), coerce=_int_or_none, validators=[Optional()])
+    owner_id = SelectField(lazy_pgettext("opportunity", "Owner"), coerce=optional_id, validators=[Optional()])
     next_step = StringField(_l("Next step"), validators=[Optional(), Length(max=255)])
     source = StringField(_l("Source"), validators=[Optional(), Length(max=60)])
     lines = FieldList(FormField(LineForm), min_entries=0)
@@ -92,5 +85,5 @@ class StageForm(FlaskForm):
 
 class DeleteStageForm(FlaskForm):
     move_to = SelectField(
-        _l("Move its opportunities to"), coerce=_int_or_none, validators=[Optional()], validate_choice=False
+        _l("Move its opportunities to"), coerce=optional_id, validators=[Optional()], validate_choice=False
     )

@@ -6,7 +6,7 @@ from wtforms import BooleanField, DateField, FieldList, Form, FormField, SelectF
 from wtforms.validators import DataRequired, Length, Optional
 
 from crm.catalog.forms import VAT_OPTIONS
-from crm.choices import choices
+from crm.choices import choices, optional_id
 
 BLANK_LINES = 1  # empty rows offered under the filled ones ("Add line" gives more); empty rows are ignored
 LINE_FIELDS = (
@@ -14,16 +14,12 @@ LINE_FIELDS = (
 )  # fmt: skip
 
 
-def _int_or_none(v: object) -> int | None:
-    return int(v) if v not in (None, "", "None") else None  # type: ignore[arg-type]
-
-
 def line_rate_choices() -> list:
     return choices([(None, "—")] + list(VAT_OPTIONS))
 
 
 class LineForm(Form):
-    product_id = SelectField(_l("Product"), coerce=_int_or_none, validators=[Optional()], validate_choice=False)
+    product_id = SelectField(_l("Product"), coerce=optional_id, validators=[Optional()], validate_choice=False)
     description = StringField(_l("Description"), validators=[Optional(), Length(max=200)])
     specification = StringField(_l("Specification"), validators=[Optional(), Length(max=200)])
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=20)])
@@ -37,7 +33,7 @@ class LineForm(Form):
 
 
 class QuoteForm(FlaskForm):
-    customer_id = SelectField(_l("Customer"), coerce=_int_or_none, validators=[DataRequired()])
+    customer_id = SelectField(_l("Customer"), coerce=optional_id, validators=[DataRequired()])
     prices_include_tax = BooleanField(_l("Prices include tax"))
     valid_until = DateField(_l("Valid until"), validators=[Optional()])
     terms = TextAreaField(

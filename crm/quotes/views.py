@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from crm.catalog.models import Product
+from crm.catalog.services import product_choices
 from crm.choices import choices
 from crm.db import db
 from crm.money_words import to_capital
@@ -29,7 +30,7 @@ from crm.sales.models import Customer
 from crm.sales.picker import customer_options
 from crm.sales.sections import Section, register
 from crm.sales.services import InvalidInput
-from crm.sales.visibility import can_edit, can_read
+from crm.sales.visibility import can_edit, can_read, readable_customer
 from crm.scoping import get_or_404
 from roles.checks import PermissionDenied, can, require
 from tenants.models import Membership
@@ -42,15 +43,6 @@ def _visible_quote(quote_id: int) -> Quote:
     if not services.can_read_quote(g.member, q):
         abort(404)
     return q
-
-
-def _visible_customer(customer_id: int | None) -> Customer | None:
-    if customer_id is None:
-        return None
-    c = db.session.scalars(select(Customer).where(Customer.id == customer_id)).one_or_none()
-    if c is None or c.archived_at is not None or not can_read(g.member, c):
-        return None
-    return c
 
 
 @bp.get("")
@@ -68,11 +60,6 @@ def index():
     )  # fmt: skip
 
 
-def _product_choices() -> list[Any]:
-    rows = db.session.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.code).limit(500))
-    return choices([(None, "—")] + [(p.id, f"{p.code} · {p.name}") for p in rows])
-
-
 def _visible_opportunity(opportunity_id: int) -> Opportunity:
     """An opportunity to quote from: in this workspace and on a customer the member can see."""
     opp = get_or_404(Opportunity, opportunity_id)
@@ -85,9 +72,9 @@ def _prepare(form: QuoteForm, customer: Customer | None) -> None:
     form.customer_id.choices = choices([(None, "—")] + customer_options(g.member, None, customer))
     while len([e for e in form.lines.entries if not e.form.is_blank()]) + BLANK_LINES > len(form.lines.entries):
         form.lines.append_entry()
-    product_choices = _product_choices()
+    products = product_choices()
     for entry in form.lines.entries:
-        entry.form.product_id.choices = product_choices
+        entry.form.product_id.choices = products
 
 
 def _line_data(form: QuoteForm) -> list[dict[str, Any]]:
@@ -150,7 +137,8 @@ def _save(form: QuoteForm, quote: Quote | None, customer: Customer | None, oppor
         )  # fmt: skip
         try:
             if quote is None:
-                target = opportunity.customer if opportunity is not None else _visible_customer(form.customer_id.data)
+                chosen = readable_customer(g.member, form.customer_id.data)
+                target = opportunity.customer if opportunity is not None else chosen
                 if target is None:
                     raise InvalidInput({"customer_id": _("Choose one of your customers.")})
                 quote = services.create_quote(g.member, g.tenant, target, data)
@@ -205,7 +193,7 @@ def new():
             ]  # fmt: skip
             _fill_lines(form, rows)
     else:
-        customer = _visible_customer(request.args.get("customer_id", type=int))
+        customer = readable_customer(g.member, request.args.get("customer_id", type=int))
         if request.method == "GET" and customer is not None:
             form.customer_id.data = customer.id
     _prepare(form, customer)  # choices before validation
@@ -274,7 +262,7 @@ def line_row():
         )  # fmt: skip
         values["quantity"] = values.get("quantity") or "1"
     lf = LineForm(prefix=prefix, data=values)
-    lf.product_id.choices = _product_choices()
+    lf.product_id.choices = product_choices()
     return _line_response(render_template("quotes/_line.html", lf=lf, index=index))
 
 

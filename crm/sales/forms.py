@@ -15,6 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from crm.choices import optional_id
+
 LEVEL_CHOICES = [SelectChoice("", "—"), SelectChoice("A", "A"), SelectChoice("B", "B"), SelectChoice("C", "C")]
 
 
@@ -33,10 +35,6 @@ STATUS_LABELS = {
     "dormant": _l("Dormant"),
     "lost": _l("Lost"),
 }
-
-
-def _int_or_none(v: object) -> int | None:
-    return int(v) if v not in (None, "", "None") else None  # type: ignore[arg-type]
 
 
 class CustomerForm(FlaskForm):
@@ -59,7 +57,7 @@ class CustomerForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
     website = StringField(_l("Website"), validators=[Optional(), Length(max=255)])
-    owner_id = SelectField(lazy_pgettext("customer", "Owner"), coerce=_int_or_none, validators=[Optional()])
+    owner_id = SelectField(lazy_pgettext("customer", "Owner"), coerce=optional_id, validators=[Optional()])
     status = SelectField(_l("Status"), choices=status_choices, validators=[DataRequired()])
     tags = StringField(
         _l("Tags"), validators=[Optional(), Length(max=400)], description=_l("Separate tags with commas.")
@@ -72,7 +70,7 @@ class ContactForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     title = StringField(_l("Job title"), validators=[Optional(), Length(max=100)])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=100)])
-    reports_to_id = SelectField(_l("Reports to"), coerce=_int_or_none, validators=[Optional()])
+    reports_to_id = SelectField(_l("Reports to"), coerce=optional_id, validators=[Optional()])
     mobile = StringField(_l("Mobile"), validators=[Optional(), Length(max=40)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
@@ -83,5 +81,5 @@ class ContactForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    keep_id = SelectField(_l("Customer to keep"), coerce=_int_or_none, validators=[DataRequired()])
-    drop_id = SelectField(_l("Duplicate to merge and archive"), coerce=_int_or_none, validators=[DataRequired()])
+    keep_id = SelectField(_l("Customer to keep"), coerce=optional_id, validators=[DataRequired()])
+    drop_id = SelectField(_l("Duplicate to merge and archive"), coerce=optional_id, validators=[DataRequired()])

@@ -52,3 +52,16 @@ def can_edit(member: Membership, customer: Customer) -> bool:
     if visible is None or customer.owner_id in visible:
         return True
     return any(c.member_id == member.id and c.can_edit for c in customer.collaborators)
+
+
+def readable_customer(member: Membership, customer_id: int | None) -> Customer | None:
+    """The customer a form may put a new record on: in this workspace, not archived, readable by
+    the member; None otherwise (the form then says "choose one of your customers")."""
+    from crm.scoping import get_in_tenant
+
+    if customer_id is None:
+        return None
+    c = get_in_tenant(Customer, customer_id)
+    if c is None or c.archived_at is not None or not can_read(member, c):
+        return None
+    return c
