@@ -104,8 +104,10 @@ def _register_models() -> None:
     import crm.api.models  # noqa: F401
     import crm.attachments.models  # noqa: F401
     import crm.audit.models  # noqa: F401
+    import crm.books.models  # noqa: F401
     import crm.catalog.models  # noqa: F401
     import crm.contracts.models  # noqa: F401
+    import crm.invoicing.models  # noqa: F401
     import crm.kb.models  # noqa: F401
     import crm.notifications.models  # noqa: F401
     import crm.numbering  # noqa: F401
@@ -114,6 +116,7 @@ def _register_models() -> None:
     import crm.quotes.models  # noqa: F401
     import crm.registry.models  # noqa: F401
     import crm.sales.models  # noqa: F401
+    import crm.settlement.models  # noqa: F401
     import crm.workreports.models  # noqa: F401
     import tenants.models  # noqa: F401
     import workers.models  # noqa: F401

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.db import Model, db
 from tenants.models import Tenant, TenantScoped
 
-DEFAULT_PATTERNS = {"quote": "QT-{year}-{seq:04d}", "contract": "HT-{year}-{seq:04d}", "order": "SO-{year}-{seq:04d}"}
+DEFAULT_PATTERNS = {
+    "quote": "QT-{year}-{seq:04d}",
+    "contract": "HT-{year}-{seq:04d}",
+    "order": "SO-{year}-{seq:04d}",
+    "invoice": "AR-{year}-{seq:04d}",
+    "bill": "AP-{year}-{seq:04d}",
+    "receipt": "SK-{year}-{seq:04d}",
+    "payment": "FK-{year}-{seq:04d}",
+}
 
 
 class NumberSequence(TenantScoped, Model):
@@ -48,8 +56,8 @@ def _locked_row(kind: str, year: int) -> NumberSequence | None:
     return db.session.scalars(stmt).one_or_none()
 
 
-def next_number(tenant: Tenant, kind: str, today: date | None = None) -> str:
-    year = (today or date.today()).year
+def next_seq(kind: str, year: int) -> int:
+    """The next number of (kind, year), taken under the row lock; consumed at commit."""
     row = _locked_row(kind, year)
     if row is None:
         # First number of the year: insert the row; a concurrent first insert loses on the
@@ -64,4 +72,9 @@ def next_number(tenant: Tenant, kind: str, today: date | None = None) -> str:
     seq = row.next
     row.next = seq + 1
     db.session.flush()
-    return format_number(pattern_for(tenant, kind), year, seq)
+    return seq
+
+
+def next_number(tenant: Tenant, kind: str, today: date | None = None) -> str:
+    year = (today or date.today()).year
+    return format_number(pattern_for(tenant, kind), year, next_seq(kind, year))

@@ -40,6 +40,10 @@ PERMISSIONS: dict[str, object] = {
     "announcements.manage": _l("Write announcements and see who has read them"),
     "kb.manage": _l("Write and organise knowledge-base articles"),
     "reports.manage": _l("Set work-report rules and follow who has submitted"),
+    "books.post_locked": _l("Post on or before the books' lock date, and set that date"),
+    "books.write_off": _l("Write off receivables and payables"),
+    "periods.close": _l("Close an accounting period"),
+    "periods.reopen": _l("Re-open the latest closed period"),
 }
 
 
@@ -54,6 +58,7 @@ class Role:
 
 
 _EVERYONE = {"workspace.view", "members.view", "office.access"}
+_FINANCE = _EVERYONE | {"finance.access", "members.export", "periods.close"}
 
 ROLES: dict[str, Role] = {
     r.name: r
@@ -103,10 +108,18 @@ ROLES: dict[str, Role] = {
             20,
         ),
         Role(
+            "finance_manager",
+            _l("Finance manager"),
+            _l("The books, write-offs, re-opening periods and posting before the lock date."),
+            frozenset(_FINANCE | {"books.post_locked", "books.write_off", "periods.reopen"}),
+            Scope.ALL,
+            15,
+        ),
+        Role(
             "finance",
             _l("Finance"),
             _l("Receivables, payables and the books."),
-            frozenset(_EVERYONE | {"finance.access", "members.export"}),
+            frozenset(_FINANCE),
             Scope.ALL,
             10,
         ),

@@ -8,7 +8,20 @@ from flask_smorest import Api, abort
 from crm.extensions import csrf
 from tenants.context import reset_request_identity, set_request_identity
 
-api = Api()
+
+class TaizhangApi(Api):
+    """flask-smorest's Api, with the rule that refused (crm.books.errors.RuleViolation) kept
+    as ``rule`` in the error payload: its stock handler passes on only message and errors."""
+
+    def handle_http_exception(self, error):  # type: ignore[no-untyped-def]
+        payload, code, headers = super().handle_http_exception(error)
+        rule = (getattr(error, "data", None) or {}).get("rule")
+        if rule:
+            payload["rule"] = rule
+        return payload, code, headers
+
+
+api = TaizhangApi()
 
 BEARER = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "description": "A token created under Settings → API tokens."}

@@ -14,7 +14,9 @@ from roles.checks import PermissionDenied
 def fail(err: Exception, forbidden: str = "You may not do this.") -> NoReturn:
     """Abort for InvalidInput (422) and PermissionDenied (403); anything else is re-raised."""
     if isinstance(err, InvalidInput):
-        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}})
+        rule = getattr(err, "rule", None)  # crm.books.errors.RuleViolation names the rule that refused
+        extra = {"rule": rule} if rule else {}
+        abort(422, message="Invalid input.", errors={"json": {k: [v] for k, v in err.errors.items()}}, **extra)
     if isinstance(err, PermissionDenied):
         abort(403, message=forbidden)
     raise err
