@@ -58,7 +58,18 @@ WORKSPACES: tuple[Workspace, ...] = (
             Section(_l("Work reports"), "work_reports.index", "office.access"),
         ),
     ),
-    Workspace("finance", _l("Finance"), "calculator", "finance.access", "shell.finance"),
+    Workspace(
+        "finance",
+        _l("Finance"),
+        "calculator",
+        "finance.access",
+        "shell.finance",
+        (
+            # Order: overview, to invoice, invoices, bills, suppliers, receipts, payments, journal,
+            # chart of accounts, periods, reports. Each context adds its lines.
+            Section(_l("Overview"), "shell.finance", "finance.access"),
+        ),
+    ),
     Workspace(
         "settings",
         _l("Settings"),
