@@ -18,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 INSTALL_STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: help run test lint worker install deps migrate bench bench-sales
+.PHONY: help run test lint worker install deps migrate bench bench-sales bench-finance
 
 help: ## list the targets
 	@echo "Taizhang — make targets:"
@@ -61,6 +61,9 @@ bench: $(INSTALL_STAMP) ## run both benchmarks on PostgreSQL (RLS overhead, then
 
 bench-sales: $(INSTALL_STAMP) ## run bench/sales.py (sales pages vs their bare SQL; BENCH_ARGS='--scale 0.1')
 	$(PY) bench/sales.py $(BENCH_ARGS)
+
+bench-finance: $(INSTALL_STAMP) ## run bench/finance.py (report exports vs their baselines; BENCH_ARGS='--scale 0.05')
+	$(PY) bench/finance.py $(BENCH_ARGS)
 
 # Create the virtualenv with Python 3.11 (python3.11, else python3 when it is 3.11).
 $(PY):

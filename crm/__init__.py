@@ -131,8 +131,13 @@ def _register_blueprints(app: Flask) -> None:
     from crm.api.views import bp as tokens_bp
     from crm.attachments.views import bp as attachments_bp
     from crm.audit.views import bp as audit_bp
+    from crm.books.views import bp as books_bp
     from crm.catalog.views import bp as products_bp
     from crm.contracts.views import bp as contracts_bp
+    from crm.finreports.export_views import bp as finreport_exports_bp
+    from crm.finreports.views import bp as finreports_bp
+    from crm.imports.views import bp as imports_bp
+    from crm.invoicing.views import bp as invoicing_bp
     from crm.jobs.views import bp as jobs_bp
     from crm.kb.views import bp as kb_bp
     from crm.letterhead.views import bp as letterhead_bp
@@ -144,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.registry.views import bp as registry_bp
     from crm.sales.pool_views import bp as pool_bp
     from crm.sales.views import bp as customers_bp
+    from crm.settlement.views import bp as settlement_bp
     from crm.shell.views import bp as shell_bp
     from crm.workreports.views import bp as work_reports_bp
     from crm.workspace_settings.views import bp as workspace_settings_bp
@@ -168,8 +174,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(quotes_bp)
     app.register_blueprint(contracts_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(invoicing_bp)
     app.register_blueprint(kb_bp)
     app.register_blueprint(work_reports_bp)
+    app.register_blueprint(settlement_bp)
+    app.register_blueprint(finreports_bp)
+    app.register_blueprint(finreport_exports_bp)
+    app.register_blueprint(books_bp)
     init_api(app)
 
 

@@ -28,7 +28,8 @@ DEMO_MEMBERS = [
     ("manager@demo.taizhang.local", "张伟", ["sales_manager"], "owner@demo.taizhang.local"),
     ("sales@demo.taizhang.local", "刘洋", ["sales"], "manager@demo.taizhang.local"),
     ("sales2@demo.taizhang.local", "陈静", ["sales"], "manager@demo.taizhang.local"),
-    ("finance@demo.taizhang.local", "杨帆", ["finance"], "owner@demo.taizhang.local"),
+    ("finance@demo.taizhang.local", "杨帆", ["finance_manager"], "owner@demo.taizhang.local"),
+    ("accountant@demo.taizhang.local", "周婷", ["finance"], "finance@demo.taizhang.local"),
 ]
 
 
@@ -159,6 +160,7 @@ def seed_demo() -> None:
         tenant, _m = create_workspace("演示科技有限公司", slug, owner)
     for email, name, roles, boss in DEMO_MEMBERS[1:]:
         add_member(tenant, email, DEMO_PASSWORD, roles, boss, name)
+    from crm.finance_demo import seed_finance
     from crm.office_demo import seed_office
     from crm.sales.demo import seed_customers, seed_sales_flow
 
@@ -167,6 +169,7 @@ def seed_demo() -> None:
         seed_customers(members)
         seed_sales_flow(tenant, members)
         seed_office(tenant, members)
+        seed_finance(tenant, members)
     db.session.commit()
     click.echo(f"demo workspace ready at /w/{slug}/ — sign in with any of (password {DEMO_PASSWORD}):")
     for email, _name, roles, _boss in DEMO_MEMBERS:

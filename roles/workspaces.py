@@ -43,6 +43,7 @@ WORKSPACES: tuple[Workspace, ...] = (
             Section(_l("Quotes"), "quotes.index", "sales.access"),
             Section(_l("Contracts"), "contracts.index", "sales.access"),
             Section(_l("Orders"), "orders.index", "sales.access"),
+            Section(_l("Import"), "imports.index", "imports.run"),
         ),
     ),
     Workspace(
@@ -68,6 +69,16 @@ WORKSPACES: tuple[Workspace, ...] = (
             # Order: overview, to invoice, invoices, bills, suppliers, receipts, payments, journal,
             # chart of accounts, periods, reports. Each context adds its lines.
             Section(_l("Overview"), "shell.finance", "finance.access"),
+            Section(_l("To invoice"), "invoicing.queue", "finance.access"),
+            Section(_l("Invoices"), "invoicing.invoices", "finance.access"),
+            Section(_l("Bills"), "invoicing.bills", "finance.access"),
+            Section(_l("Suppliers"), "invoicing.suppliers", "finance.access"),
+            Section(_l("Receipts"), "settlement.receipts", "finance.access"),
+            Section(_l("Payments"), "settlement.payments", "finance.access"),
+            Section(_l("Journal"), "books.entries", "finance.access"),
+            Section(_l("Chart of accounts"), "books.accounts", "finance.access"),
+            Section(_l("Periods"), "books.periods", "finance.access"),
+            Section(_l("Reports"), "finreports.index", "finance.access"),
         ),
     ),
     Workspace(

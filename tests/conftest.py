@@ -416,6 +416,13 @@ class World:
         self.quote_id: dict[str, int] = {}  # the sales rep's draft quote for that customer
         self.order_id: dict[str, int] = {}  # the sales rep's pending order (by hand) for that customer
         self.contract_id: dict[str, int] = {}  # the sales rep's draft contract for that customer
+        self.import_batch_id: dict[str, int] = {}  # the owner's analysed customer import (1 good, 1 bad row)
+        self.supplier_id: dict[str, int] = {}  # made by finance
+        self.invoice_id: dict[str, int] = {}  # finance's draft invoice for the rep's customer
+        self.bill_id: dict[str, int] = {}  # finance's draft bill from that supplier
+        self.account_id: dict[str, int] = {}  # the bank account (books set up from 2026-01)
+        self.department_id: dict[str, int] = {}
+        self.journal_entry_id: dict[str, int] = {}  # finance's balanced draft entry dated today
 
 
 def _build_world(app: Flask, tenants: dict[str, factories.TenantInfo]) -> World:
@@ -457,6 +464,15 @@ def _build_world(app: Flask, tenants: dict[str, factories.TenantInfo]) -> World:
             from tests.contract_factories import make_contract
 
             w.contract_id[key] = make_contract(rows["sales"], customer.id).id
+            from tests.imports_factories import make_batch
+
+            w.import_batch_id[key] = make_batch(rows["owner"]).id
+            from tests.invoicing_factories import add_invoicing
+
+            add_invoicing(w, key, rows, customer.id)
+            from tests.books_factories import add_books
+
+            add_books(w, key, rows)
         db.session.commit()
     return w
 

@@ -236,8 +236,9 @@ def test_seed_demo_is_idempotent(app, cli):
     before = counts()
     cli("seed", "demo")
     assert counts() == before
-    assert len(before[2]) == 6
-    # Demo reps report to the demo manager.
+    assert len(before[2]) == 7
+    # Demo reps report to the demo manager; the accountant to the finance manager.
+    assert ("accountant@demo.taizhang.local", ("finance",), "finance@demo.taizhang.local") in before[2]
     assert ("sales@demo.taizhang.local", ("sales",), "manager@demo.taizhang.local") in before[2]
     # And the demo accounts sign in.
     from crm.cli import DEMO_PASSWORD

@@ -35,14 +35,25 @@ OBJECTS = {
     "quote_id": lambda w: w.quote_id["a"],
     "order_id": lambda w: w.order_id["a"],
     "contract_id": lambda w: w.contract_id["a"],
+    "supplier_id": lambda w: w.supplier_id["a"],
+    "invoice_id": lambda w: w.invoice_id["a"],
+    "bill_id": lambda w: w.bill_id["a"],
+    "account_id": lambda w: w.account_id["a"],
+    "department_id": lambda w: w.department_id["a"],
+    "journal_entry_id": lambda w: w.journal_entry_id["a"],
     "entry_id": lambda w: w.audit_entry_id["a"],
     "work_report_id": lambda w: w.work_report_id["a"],
     "announcement_id": lambda w: w.announcement_id["a"],
     "category_id": lambda w: w.kb_category_id["a"],
     "article_id": lambda w: w.kb_article_id["a"],
     "link_id": lambda w: w.kb_link_id["a"],
+    "batch_id": lambda w: w.import_batch_id["a"],
+    "payment_id": lambda w: w.receipt_id["a"],
+    "settlement_id": lambda w: w.settlement_id["a"],
+    "document_id": lambda w: w.invoice_doc_id["a"],
 }
-OTHER_VALUES = {"path": "x", "token": "x", "code": "en"}
+OTHER_VALUES = {"path": "x", "token": "x", "code": "en", "period_key": "2026-01", "period": "2026-01",
+                "key": "trial_balance"}
 
 INT_VAR = re.compile(r"<int:(\w+)>")
 
@@ -121,6 +132,9 @@ def world(world, app):
     from tests.kb_factories import add_kb_objects
 
     add_kb_objects(app, world)
+    from tests.settlement_factories import add_settlement_objects
+
+    add_settlement_objects(app, world)
     return world
 
 

@@ -52,6 +52,22 @@ KB_CAT = KB + "/categories/<int:category_id>"
 API_KB_ART = "/api/v1/kb/articles/<int:article_id>"
 API_KB_CAT = "/api/v1/kb/categories/<int:category_id>"
 ANN = "/w/<slug>/office/announcements"
+IMP = "/w/<slug>/sales/imports"
+IMP_ONE = IMP + "/<int:batch_id>"
+API_IMP_ONE = "/api/v1/imports/<int:batch_id>"
+MONEY = "/w/<slug>/finance/money/<int:payment_id>"
+API_RECEIPT = "/api/v1/receipts/<int:payment_id>"
+API_PAYMENT = "/api/v1/payments/<int:payment_id>"
+BOOKS = "/w/<slug>/finance/books"
+JE = BOOKS + "/entries/<int:entry_id>"
+API_JE = "/api/v1/journal-entries/<int:journal_entry_id>"
+FINREP = "/w/<slug>/finance/reports"
+FIN = "/w/<slug>/finance"
+FIN_INV = FIN + "/invoices/<int:invoice_id>"
+FIN_BILL = FIN + "/bills/<int:bill_id>"
+FIN_SUP = FIN + "/suppliers/<int:supplier_id>"
+API_INV = "/api/v1/invoices/<int:invoice_id>"
+API_BILL = "/api/v1/bills/<int:bill_id>"
 API_ANN = "/api/v1/announcements/<int:announcement_id>"
 
 # fmt: off
@@ -400,6 +416,185 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", API_KB_ART + "/links"):                  row(401, 200, 200, 200, 200, 200),
     ("POST", API_KB_ART + "/links"):                 row(401, 422, 422, 422, 422, 422),  # empty body
     ("DELETE", API_KB_ART + "/links/<int:link_id>"): row(401, 204, 204, 204, 204, 403),  # finance: no customers
+    # -- finance → invoicing (targets: finance's draft invoice, draft bill and supplier; the rep's
+    #    pending order and draft contract for the one-click queue buttons). finance.access only.
+    ("GET", FIN + "/invoices"):                      row(404, 200, 200, 403, 403, 200),
+    ("GET", FIN + "/invoices/new"):                  row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN + "/invoices/new"):                 row(404, 400, 400, 403, 403, 400),  # empty form
+    ("GET", FIN_INV):                                row(404, 200, 200, 403, 403, 200),
+    ("GET", FIN_INV + "/edit"):                      row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN_INV + "/edit"):                     row(404, 400, 400, 403, 403, 400),  # empty form
+    ("POST", FIN_INV + "/post"):                     row(404, 302, 302, 403, 403, 302),
+    ("GET", FIN_INV + "/reverse"):                   row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN_INV + "/reverse"):                  row(404, 400, 400, 403, 403, 400),  # empty form
+    ("POST", FIN_INV + "/delete"):                   row(404, 302, 302, 403, 403, 302),  # a draft: deleted
+    ("GET", FIN_INV + "/pdf"):                       row(404, 200, 200, 403, 403, 200),
+    ("GET", FIN + "/bills"):                         row(404, 200, 200, 403, 403, 200),
+    ("GET", FIN + "/bills/new"):                     row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN + "/bills/new"):                    row(404, 400, 400, 403, 403, 400),  # empty form
+    ("GET", FIN_BILL):                               row(404, 200, 200, 403, 403, 200),
+    ("GET", FIN_BILL + "/edit"):                     row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN_BILL + "/edit"):                    row(404, 400, 400, 403, 403, 400),  # empty form
+    ("POST", FIN_BILL + "/post"):                    row(404, 302, 302, 403, 403, 302),
+    ("GET", FIN_BILL + "/reverse"):                  row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN_BILL + "/reverse"):                 row(404, 400, 400, 403, 403, 400),  # empty form
+    ("POST", FIN_BILL + "/delete"):                  row(404, 302, 302, 403, 403, 302),  # a draft: deleted
+    ("GET", FIN_BILL + "/pdf"):                      row(404, 200, 200, 403, 403, 200),
+    ("GET", FIN + "/to-invoice"):                    row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN + "/to-invoice/orders/<int:order_id>"): row(404, 302, 302, 403, 403, 302),  # draft made
+    ("POST", FIN + "/to-invoice/contracts/<int:contract_id>"): row(404, 302, 302, 403, 403, 302),  # refused
+    ("GET", FIN + "/suppliers"):                     row(404, 200, 200, 403, 403, 200),
+    ("GET", FIN + "/suppliers/new"):                 row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN + "/suppliers/new"):                row(404, 400, 400, 403, 403, 400),  # empty form
+    ("GET", FIN_SUP):                                row(404, 200, 200, 403, 403, 200),
+    ("GET", FIN_SUP + "/edit"):                      row(404, 200, 200, 403, 403, 200),
+    ("POST", FIN_SUP + "/edit"):                     row(404, 400, 400, 403, 403, 400),  # empty form
+    ("POST", FIN + "/reports/<key>/export"):         row(404, 400, 400, 403, 403, 400),  # no format: refused
+    ("GET", "/api/v1/suppliers"):                    row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/suppliers"):                   row(401, 422, 422, 403, 403, 422),  # empty body
+    ("GET", "/api/v1/suppliers/<int:supplier_id>"):  row(401, 200, 200, 403, 403, 200),
+    ("PATCH", "/api/v1/suppliers/<int:supplier_id>"): row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("GET", "/api/v1/invoices"):                     row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/invoices"):                    row(401, 422, 422, 403, 403, 422),  # empty body
+    ("GET", "/api/v1/invoices/queue"):               row(401, 200, 200, 403, 403, 200),
+    ("GET", API_INV):                                row(401, 200, 200, 403, 403, 200),
+    ("PATCH", API_INV):                              row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("DELETE", API_INV):                             row(401, 204, 204, 403, 403, 204),  # a draft
+    ("POST", API_INV + "/post"):                     row(401, 200, 200, 403, 403, 200),
+    ("POST", API_INV + "/reverse"):                  row(401, 422, 422, 403, 403, 422),  # a draft
+    ("GET", "/api/v1/bills"):                        row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/bills"):                       row(401, 422, 422, 403, 403, 422),  # empty body
+    ("GET", API_BILL):                               row(401, 200, 200, 403, 403, 200),
+    ("PATCH", API_BILL):                             row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("DELETE", API_BILL):                            row(401, 204, 204, 403, 403, 204),  # a draft
+    ("POST", API_BILL + "/post"):                    row(401, 200, 200, 403, 403, 200),
+    ("POST", API_BILL + "/reverse"):                 row(401, 422, 422, 403, 403, 422),  # a draft
+    # -- finance → reports (pages with no parameters show this month / today; statement: the form)
+    ("GET", FINREP + "/"):                           row(404, 200, 200, 403, 403, 200),
+    ("GET", FINREP + "/trial-balance"):              row(404, 200, 200, 403, 403, 200),
+    ("GET", FINREP + "/general-ledger"):             row(404, 200, 200, 403, 403, 200),
+    ("GET", FINREP + "/journal"):                    row(404, 200, 200, 403, 403, 200),
+    ("GET", FINREP + "/balance-sheet"):              row(404, 200, 200, 403, 403, 200),
+    ("GET", FINREP + "/income-statement"):           row(404, 200, 200, 403, 403, 200),
+    ("GET", FINREP + "/ar-aging"):                   row(404, 200, 200, 403, 403, 200),
+    ("GET", FINREP + "/ap-aging"):                   row(404, 200, 200, 403, 403, 200),
+    ("GET", FINREP + "/statement"):                  row(404, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/trial-balance"):        row(401, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/general-ledger"):       row(401, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/journal"):              row(401, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/balance-sheet"):        row(401, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/income-statement"):     row(401, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/ar-aging"):             row(401, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/ap-aging"):             row(401, 200, 200, 403, 403, 200),
+    ("GET", "/api/v1/reports/statement"):            row(401, 422, 422, 403, 403, 422),  # no customer
+    # -- finance → books (set up from 2026-01; target: finance's balanced draft entry dated today;
+    #    period 2026-01: its checks pass, so close starts the job; it is not closed, so reopen is refused)
+    ("GET", BOOKS + "/setup"):                       row(404, 302, 302, 403, 403, 302),  # set up: to settings
+    ("POST", BOOKS + "/setup"):                      row(404, 302, 302, 403, 403, 302),
+    ("GET", BOOKS + "/settings"):                    row(404, 200, 200, 403, 403, 200),
+    ("POST", BOOKS + "/settings"):                   row(404, 302, 302, 403, 403, 403),  # books.post_locked
+    ("GET", BOOKS + "/accounts"):                    row(404, 200, 200, 403, 403, 200),
+    ("POST", BOOKS + "/accounts"):                   row(404, 400, 400, 403, 403, 400),  # empty form
+    ("POST", BOOKS + "/accounts/<int:account_id>"):  row(404, 302, 302, 403, 403, 302),  # no name: refused
+    ("GET", BOOKS + "/departments"):                 row(404, 200, 200, 403, 403, 200),
+    ("POST", BOOKS + "/departments"):                row(404, 400, 400, 403, 403, 400),  # empty form
+    ("POST", BOOKS + "/departments/<int:department_id>"): row(404, 302, 302, 403, 403, 302),
+    ("GET", BOOKS + "/entries"):                     row(404, 200, 200, 403, 403, 200),
+    ("GET", BOOKS + "/entries/new"):                 row(404, 200, 200, 403, 403, 200),
+    ("POST", BOOKS + "/entries/new"):                row(404, 400, 400, 403, 403, 400),  # empty form
+    ("GET", JE):                                     row(404, 200, 200, 403, 403, 200),
+    ("GET", JE + "/edit"):                           row(404, 200, 200, 403, 403, 200),
+    ("POST", JE + "/edit"):                          row(404, 400, 400, 403, 403, 400),  # empty form
+    ("POST", JE + "/post"):                          row(404, 302, 302, 403, 403, 302),
+    ("POST", JE + "/delete"):                        row(404, 302, 302, 403, 403, 302),
+    ("POST", JE + "/reverse"):                       row(404, 302, 302, 403, 403, 302),  # a draft: refused
+    ("POST", JE + "/attachments"):                   row(404, 302, 302, 403, 403, 302),  # no file
+    ("GET", JE + "/voucher.pdf"):                    row(404, 200, 200, 403, 403, 200),
+    ("GET", BOOKS + "/periods"):                     row(404, 200, 200, 403, 403, 200),
+    ("GET", BOOKS + "/periods/<period_key>"):        row(404, 200, 200, 403, 403, 200),
+    ("POST", BOOKS + "/periods/<period_key>/close"): row(404, 302, 302, 403, 403, 302),  # to the job
+    ("POST", BOOKS + "/periods/<period_key>/reopen"): row(404, 302, 302, 403, 403, 403),  # periods.reopen
+    ("GET", "/api/v1/books"):                        row(401, 200, 200, 403, 403, 200),
+    ("PATCH", "/api/v1/books"):                      row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("POST", "/api/v1/books/setup"):                 row(401, 422, 422, 403, 403, 422),  # empty body
+    ("GET", "/api/v1/accounts"):                     row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/accounts"):                    row(401, 422, 422, 403, 403, 422),  # empty body
+    ("GET", "/api/v1/accounts/<int:account_id>"):    row(401, 200, 200, 403, 403, 200),
+    ("PATCH", "/api/v1/accounts/<int:account_id>"):  row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("GET", "/api/v1/departments"):                  row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/departments"):                 row(401, 422, 422, 403, 403, 422),  # empty body
+    ("PATCH", "/api/v1/departments/<int:department_id>"): row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("GET", "/api/v1/journal-entries"):              row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/journal-entries"):             row(401, 422, 422, 403, 403, 422),  # empty body
+    ("GET", API_JE):                                 row(401, 200, 200, 403, 403, 200),
+    ("PATCH", API_JE):                               row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("DELETE", API_JE):                              row(401, 204, 204, 403, 403, 204),  # a draft
+    ("POST", API_JE + "/post"):                      row(401, 200, 200, 403, 403, 200),
+    ("POST", API_JE + "/reverse"):                   row(401, 422, 422, 403, 403, 422),  # a draft: not_posted
+    ("GET", "/api/v1/periods"):                      row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/periods/<period>/close"):      row(401, 202, 202, 403, 403, 202),  # checks pass: job
+    ("POST", "/api/v1/periods/<period>/reopen"):     row(401, 422, 422, 403, 403, 403),  # no reason / periods.reopen
+    # -- finance → receipts, payments, settlements (targets: a posted receipt of the rep's customer
+    #    with 200.00 of its 500.00 allocated to a posted invoice; a posted payment to a supplier that is
+    #    also that customer; an offset and a write-off; write-offs need books.write_off: not plain finance)
+    ("GET", "/w/<slug>/finance/receipts"):           row(404, 200, 200, 403, 403, 200),
+    ("GET", "/w/<slug>/finance/receipts/new"):       row(404, 200, 200, 403, 403, 200),
+    ("POST", "/w/<slug>/finance/receipts/new"):      row(404, 400, 400, 403, 403, 400),  # empty form
+    ("GET", "/w/<slug>/finance/receipts/<int:payment_id>"): row(404, 200, 200, 403, 403, 200),
+    ("GET", "/w/<slug>/finance/payments"):           row(404, 200, 200, 403, 403, 200),
+    ("GET", "/w/<slug>/finance/payments/new"):       row(404, 200, 200, 403, 403, 200),
+    ("POST", "/w/<slug>/finance/payments/new"):      row(404, 400, 400, 403, 403, 400),  # empty form
+    ("GET", "/w/<slug>/finance/payments/<int:payment_id>"): row(404, 200, 200, 403, 403, 200),
+    ("POST", MONEY + "/post"):                       row(404, 302, 302, 403, 403, 302),  # already posted: flash
+    ("POST", MONEY + "/reverse"):                    row(404, 302, 302, 403, 403, 302),  # has allocations: flash
+    ("POST", MONEY + "/delete"):                     row(404, 302, 302, 403, 403, 302),  # posted: flash
+    ("POST", MONEY + "/allocate"):                   row(404, 400, 400, 403, 403, 400),  # no amounts
+    ("GET", MONEY + "/auto-allocate"):               row(404, 200, 200, 403, 403, 200),  # the preview
+    ("POST", MONEY + "/auto-allocate"):              row(404, 302, 302, 403, 403, 302),
+    ("GET", "/w/<slug>/finance/offsets"):            row(404, 200, 200, 403, 403, 200),
+    ("GET", "/w/<slug>/finance/offsets/new"):        row(404, 200, 200, 403, 403, 200),
+    ("POST", "/w/<slug>/finance/offsets/new"):       row(404, 400, 400, 403, 403, 400),  # empty form
+    ("GET", "/w/<slug>/finance/documents/<int:document_id>/write-off"): row(404, 200, 200, 403, 403, 403),
+    ("POST", "/w/<slug>/finance/documents/<int:document_id>/write-off"): row(404, 400, 400, 403, 403, 403),
+    ("POST", "/w/<slug>/finance/settlements/<int:settlement_id>/undo"): row(404, 302, 302, 403, 403, 302),
+    ("GET", "/api/v1/receipts"):                     row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/receipts"):                    row(401, 422, 422, 403, 403, 422),  # empty body
+    ("GET", API_RECEIPT):                            row(401, 200, 200, 403, 403, 200),
+    ("PATCH", API_RECEIPT):                          row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("DELETE", API_RECEIPT):                         row(401, 422, 422, 403, 403, 422),  # posted_is_final
+    ("POST", API_RECEIPT + "/post"):                 row(401, 422, 422, 403, 403, 422),  # already_posted
+    ("POST", API_RECEIPT + "/reverse"):              row(401, 422, 422, 403, 403, 422),  # has_allocations
+    ("GET", "/api/v1/payments"):                     row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/payments"):                    row(401, 422, 422, 403, 403, 422),  # empty body
+    ("GET", API_PAYMENT):                            row(401, 200, 200, 403, 403, 200),
+    ("PATCH", API_PAYMENT):                          row(401, 200, 200, 403, 403, 200),  # empty patch
+    ("DELETE", API_PAYMENT):                         row(401, 422, 422, 403, 403, 422),  # posted_is_final
+    ("POST", API_PAYMENT + "/post"):                 row(401, 422, 422, 403, 403, 422),  # already_posted
+    ("POST", API_PAYMENT + "/reverse"):              row(401, 200, 200, 403, 403, 200),  # nothing allocated
+    ("GET", "/api/v1/allocations"):                  row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/allocations"):                 row(401, 422, 422, 403, 403, 422),  # empty body
+    ("DELETE", "/api/v1/allocations/<int:settlement_id>"): row(401, 204, 204, 403, 403, 204),  # undone
+    ("GET", "/api/v1/offsets"):                      row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/offsets"):                     row(401, 422, 422, 403, 403, 422),  # empty body
+    ("DELETE", "/api/v1/offsets/<int:settlement_id>"): row(401, 204, 204, 403, 403, 204),  # undone
+    ("GET", "/api/v1/write-offs"):                   row(401, 200, 200, 403, 403, 200),
+    ("POST", "/api/v1/write-offs"):                  row(401, 422, 422, 403, 403, 403),  # empty body / no right
+    ("DELETE", "/api/v1/write-offs/<int:settlement_id>"): row(401, 204, 204, 403, 403, 403),
+    # -- sales → import (target: the owner's analysed customer import, one good row and one bad)
+    ("GET", IMP):                                    row(404, 200, 200, 200, 403, 403),
+    ("POST", IMP):                                   row(404, 400, 400, 400, 403, 403),  # no file
+    ("GET", IMP_ONE):                                row(404, 200, 200, 200, 403, 403),
+    ("POST", IMP_ONE + "/mapping"):                  row(404, 302, 302, 302, 403, 403),  # nothing mapped: refused
+    ("POST", IMP_ONE + "/commit"):                   row(404, 302, 302, 302, 403, 403),  # no mode: refused
+    ("POST", IMP_ONE + "/undo"):                     row(404, 302, 302, 302, 403, 403),  # not committed: refused
+    ("GET", IMP_ONE + "/rejected"):                  row(404, 200, 200, 200, 403, 403),
+    ("POST", IMP + "/export-customers"):             row(404, 302, 302, 302, 302, 403),  # job started
+    ("GET", "/api/v1/imports"):                      row(401, 200, 200, 200, 403, 403),
+    ("POST", "/api/v1/imports"):                     row(401, 422, 422, 422, 403, 403),  # no file
+    ("GET", API_IMP_ONE):                            row(401, 200, 200, 200, 403, 403),
+    ("PATCH", API_IMP_ONE):                          row(401, 422, 422, 422, 403, 403),  # no mapping
+    ("POST", API_IMP_ONE + "/commit"):               row(401, 202, 202, 202, 403, 403),  # good rows: job
+    ("POST", API_IMP_ONE + "/undo"):                 row(401, 422, 422, 422, 403, 403),  # not committed
 }
 # fmt: on
 
@@ -428,6 +623,14 @@ PARAMS = {
     "quote_id": lambda w, role: w.quote_id["a"],
     "order_id": lambda w, role: w.order_id["a"],
     "contract_id": lambda w, role: w.contract_id["a"],
+    "supplier_id": lambda w, role: w.supplier_id["a"],
+    "invoice_id": lambda w, role: w.invoice_id["a"],
+    "bill_id": lambda w, role: w.bill_id["a"],
+    "account_id": lambda w, role: w.account_id["a"],
+    "department_id": lambda w, role: w.department_id["a"],
+    "journal_entry_id": lambda w, role: w.journal_entry_id["a"],
+    "period_key": lambda w, role: "2026-01",
+    "period": lambda w, role: "2026-01",
     "entry_id": lambda w, role: w.audit_entry_id["a"],
     "work_report_id": lambda w, role: w.work_report_id["a"],
     "announcement_id": lambda w, role: w.announcement_id["a"],
@@ -437,9 +640,27 @@ PARAMS = {
     "category_id": lambda w, role: w.kb_category_id["a"],
     "article_id": lambda w, role: w.kb_article_id["a"],
     "link_id": lambda w, role: w.kb_link_id["a"],
+    "batch_id": lambda w, role: w.import_batch_id["a"],
+    "payment_id": lambda w, role: w.receipt_id["a"],
+    "settlement_id": lambda w, role: w.settlement_id["a"],
+    "document_id": lambda w, role: w.invoice_doc_id["a"],
 }
 RULE_PARAMS = {
+    "/w/<slug>/finance/payments/<int:payment_id>": {"payment_id": lambda w, role: w.supplier_payment_id["a"]},
+    API_PAYMENT: {"payment_id": lambda w, role: w.supplier_payment_id["a"]},
+    API_PAYMENT + "/post": {"payment_id": lambda w, role: w.supplier_payment_id["a"]},
+    API_PAYMENT + "/reverse": {"payment_id": lambda w, role: w.supplier_payment_id["a"]},
+    "/api/v1/offsets/<int:settlement_id>": {"settlement_id": lambda w, role: w.offset_id["a"]},
+    "/api/v1/write-offs/<int:settlement_id>": {"settlement_id": lambda w, role: w.write_off_id["a"]},
+    "/w/<slug>/finance/books/entries/<int:entry_id>": {"entry_id": lambda w, role: w.journal_entry_id["a"]},
+    "/w/<slug>/finance/books/entries/<int:entry_id>/edit": {"entry_id": lambda w, role: w.journal_entry_id["a"]},
+    "/w/<slug>/finance/books/entries/<int:entry_id>/post": {"entry_id": lambda w, role: w.journal_entry_id["a"]},
+    "/w/<slug>/finance/books/entries/<int:entry_id>/delete": {"entry_id": lambda w, role: w.journal_entry_id["a"]},
+    "/w/<slug>/finance/books/entries/<int:entry_id>/reverse": {"entry_id": lambda w, role: w.journal_entry_id["a"]},
+    "/w/<slug>/finance/books/entries/<int:entry_id>/attachments": {"entry_id": lambda w, role: w.journal_entry_id["a"]},
+    "/w/<slug>/finance/books/entries/<int:entry_id>/voucher.pdf": {"entry_id": lambda w, role: w.journal_entry_id["a"]},
     "/password/reset/<token>": {"token": lambda w, role: "not-a-valid-token"},
+    "/w/<slug>/finance/reports/<key>/export": {"key": lambda w, role: "trial_balance"},
 }
 
 
@@ -515,6 +736,9 @@ def world_a(world_a, app):
     from tests.kb_factories import add_kb_objects
 
     add_kb_objects(app, world_a)
+    from tests.settlement_factories import add_settlement_objects
+
+    add_settlement_objects(app, world_a)
     return world_a
 
 

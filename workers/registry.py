@@ -6,15 +6,23 @@ from collections.abc import Callable
 from typing import Any
 
 from workers.jobs.audit_export import audit_export
+from workers.jobs.customers_export import customers_export
+from workers.jobs.import_commit import import_commit
 from workers.jobs.members_export import members_export
+from workers.jobs.period_close import period_close
 from workers.jobs.pool_rules import pool_rules
+from workers.jobs.report_export import report_export
 from workers.jobs.sales_daily import sales_daily
 from workers.jobs.work_reports_export import work_reports_export
 
 JOBS: dict[str, Callable[..., Any]] = {
     "audit_export": audit_export,
+    "customers_export": customers_export,
+    "import_commit": import_commit,
     "members_export": members_export,
+    "period_close": period_close,
     "pool_rules": pool_rules,
+    "report_export": report_export,
     "sales_daily": sales_daily,
     "work_reports_export": work_reports_export,
 }

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from functools import wraps
+from typing import Any
+
 from flask import g, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import func, select
 
 from crm.db import db
 from crm.jobs.access import can_see_job
+from crm.sales.services import InvalidInput
 from crm.scoping import get_in_tenant
 from roles.catalogue import ROLE_NAMES, permissions_of, scope_of
-from roles.checks import require
+from roles.checks import can, require
 from tenants.models import Membership, User
 from workers import files
 from workers.models import JobRecord
@@ -66,9 +70,31 @@ class MemberPageSchema(Schema):
 
 
 class ExportRequestSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(["members"]))
+    kind = fields.String(
+        validate=validate.OneOf(["members"]),
+        metadata={"description": "members: the member list. Give either kind or report."},
+    )
+    report = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={
+            "description": "A finance report (needs finance.access): trial_balance, general_ledger, journal, "
+            "balance_sheet, income_statement, ar_aging, ap_aging, statement"
+        },
+    )
+    params = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)),
+        load_default=dict,
+        metadata={"description": "The report's parameters, as its page takes them (period, from, to, account …)"},
+    )
     format = fields.String(load_default="xlsx", validate=validate.OneOf(["xlsx", "pdf"]))
     locale = fields.String(load_default="zh_Hans_CN", validate=validate.OneOf(["zh_Hans_CN", "en"]))
+
+    @validates_schema
+    def one_of_kind_or_report(self, data: dict[str, object], **_kwargs: object) -> None:
+        if not data.get("kind") and not data.get("report"):
+            raise ValidationError("Give the kind of export, or a report.", field_name="kind")
+        if data.get("kind") and data.get("report"):
+            raise ValidationError("Give either kind or report, not both.", field_name="report")
 
 
 class JobSchema(Schema):
@@ -166,15 +192,57 @@ def _job_dict(job: JobRecord) -> dict[str, object]:
     }
 
 
+def _require_any(*permissions: str):  # type: ignore[no-untyped-def]
+    """403 before the body is read unless the member holds one of the permissions."""
+
+    def decorator(view):  # type: ignore[no-untyped-def]
+        @wraps(view)
+        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+            member = g.get("member")
+            if member is None:
+                abort(404)
+            if not any(can(member, p) for p in permissions):
+                abort(403, message="You may not do this.")
+            return view(*args, **kwargs)
+
+        wrapped.required_permissions = permissions  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def _report_export_params(args: dict[str, Any]) -> dict[str, Any]:
+    """The job's params for a finance report: 403 without finance.access, 422 for bad params."""
+    from crm.finreports.export_views import check_report, job_params  # noqa: PLC0415
+
+    if not can(g.member, "finance.access"):
+        abort(403, message="Exporting finance reports needs finance access.")
+    raw = {str(k): "" if v is None else str(v) for k, v in args["params"].items()}
+    try:
+        return job_params(args["report"], args["format"], check_report(args["report"], raw), args["locale"])
+    except InvalidInput as err:
+        db.session.rollback()
+        errors = {k if k in ("report", "format") else f"params.{k}": [v] for k, v in err.errors.items()}
+        abort(422, message="Invalid input.", errors={"json": errors})
+
+
 @exports_bp.route("")
 class ExportsResource(MethodView):
-    @require("members.export")
+    @_require_any("members.export", "finance.access")
     @exports_bp.arguments(ExportRequestSchema)
     @exports_bp.response(202, JobSchema)
     @exports_bp.alt_response(503, description="The job service (Redis) is unreachable; nothing was started.")
     def post(self, args):  # type: ignore[no-untyped-def]
+        """Start an export job: the member list ({"kind": "members"}) or a finance report
+        ({"report": "general_ledger", "params": {"period": "2026-03"}, "format": "pdf"})."""
+        if args.get("report"):
+            kind, params = "report_export", _report_export_params(args)
+        else:
+            if not can(g.member, "members.export"):
+                abort(403, message="You may not export the member list.")
+            kind, params = "members_export", {"format": args["format"], "locale": args["locale"]}
         try:
-            job = submit("members_export", g.member, {"format": args["format"], "locale": args["locale"]})
+            job = submit(kind, g.member, params)
         except JobsUnavailable:
             db.session.rollback()
             abort(503, message="The job service is unavailable; nothing was started. Try again shortly.")
@@ -216,14 +284,19 @@ def _all_blueprints() -> list[Blueprint]:
     from crm.activities.api import blueprints as activities_blueprints
     from crm.announcements.api import blueprints as announcements_blueprints
     from crm.audit.api import blueprints as audit_blueprints
+    from crm.books.api import blueprints as books_blueprints
     from crm.catalog.api import blueprints as catalog_blueprints
     from crm.contracts.api import blueprints as contracts_blueprints
+    from crm.finreports.api import blueprints as finreports_blueprints
+    from crm.imports.api import blueprints as imports_blueprints
+    from crm.invoicing.api import blueprints as invoicing_blueprints
     from crm.kb.api import blueprints as kb_blueprints
     from crm.orders.api import blueprints as orders_blueprints
     from crm.pipeline.api import blueprints as pipeline_blueprints
     from crm.quotes.api import blueprints as quotes_blueprints
     from crm.registry.api import blueprints as registry_blueprints
     from crm.sales.api import blueprints as sales_blueprints
+    from crm.settlement.api import blueprints as settlement_blueprints
     from crm.workreports.api import blueprints as work_reports_blueprints
     from crm.workspace_settings.api import blueprints as settings_blueprints
 
@@ -232,6 +305,11 @@ def _all_blueprints() -> list[Blueprint]:
         *sales_blueprints, *pipeline_blueprints, *catalog_blueprints, *quotes_blueprints, *contracts_blueprints,
         *activities_blueprints, *announcements_blueprints, *registry_blueprints, *orders_blueprints,
         *settings_blueprints, *audit_blueprints, *kb_blueprints, *work_reports_blueprints,
+        *imports_blueprints,
+        *books_blueprints,
+        *settlement_blueprints,
+        *invoicing_blueprints,
+        *finreports_blueprints,
     ]  # fmt: skip
 
 

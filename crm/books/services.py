@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import BigInteger, func, select, type_coerce
+from sqlalchemy import BigInteger, func, select, text, type_coerce
 
 from crm.audit.services import record
 from crm.books.errors import RuleViolation
@@ -200,6 +200,15 @@ def period_row(year: int, month: int, *, for_update: bool = False) -> FiscalPeri
     return db.session.scalars(stmt).one_or_none()
 
 
+def period_lock(tenant: Tenant, year: int, month: int, *, exclusive: bool = False) -> None:
+    """A transaction-scoped advisory lock on (workspace, month): postings share it, the period
+    close holds it alone. A no-op on SQLite, which lets one writer in at a time anyway."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    db.session.execute(text(f"SELECT {fn}(:t, :m)"), {"t": tenant.id, "m": year * 100 + month})
+
+
 def is_closed(d: date) -> bool:
     row = period_row(d.year, d.month)
     return row is not None and row.status == "closed"
@@ -214,8 +223,10 @@ def check_postable(tenant: Tenant, actor: Membership | None, d: date) -> None:
             "before_books_start",
             {"date": _("The books start in %(month)s; nothing can be posted before.", month=start.strftime("%Y-%m"))},
         )
-    # FOR UPDATE on the period row: a close running at the same time waits for this posting
-    # (or this posting waits for the close and then sees the month closed).
+    # A shared lock on the month (PostgreSQL): a close of the month, which takes it exclusively,
+    # waits for this posting to commit, or this posting waits for the close and then sees the
+    # month closed. FOR UPDATE on the period row as well, for a row that exists already.
+    period_lock(tenant, d.year, d.month)
     row = period_row(d.year, d.month, for_update=True)
     if row is not None and row.status == "closed":
         raise RuleViolation(
@@ -510,3 +521,105 @@ def account_balance(account_id: int, until: date | None = None, party: tuple[str
     if party is not None:
         stmt = stmt.where(JournalLine.party_type == party[0], JournalLine.party_id == party[1])
     return db.session.scalar(stmt) or ZERO
+
+
+# --- keeping the chart and the departments (the pages and the API call these) ------------------
+
+
+def add_sub_account(
+    tenant: Tenant, actor: Membership | None, parent: Account, code: str, name_zh: str, name_en: str = ""
+) -> Account:
+    """A sub-account under any account: its code extends the parent's, it inherits type and
+    normal balance. A parent getting its first child must have no posted lines of its own."""
+    ensure_books(tenant, actor)
+    code, name_zh, name_en = (code or "").strip(), (name_zh or "").strip(), (name_en or "").strip()
+    errors: dict[str, str] = {}
+    if not code or not code.isdigit() or len(code) > 20:
+        errors["code"] = _("Enter a code of digits only, at most 20.")
+    elif not code.startswith(parent.code) or code == parent.code:
+        errors["code"] = _("A sub-account's code starts with its parent's code (%(code)s) and is longer.",
+                           code=parent.code)  # fmt: skip
+    elif db.session.scalar(select(Account.id).where(Account.code == code)) is not None:
+        errors["code"] = _("Another account already has this code.")
+    if not name_zh or len(name_zh) > 100:
+        errors["name_zh"] = _("Enter a name of at most 100 characters.")
+    if len(name_en) > 100:
+        errors["name_en"] = _("Enter a name of at most 100 characters.")
+    if not parent.is_active:
+        errors["parent"] = _("This account is no longer in use.")
+    if errors:
+        raise InvalidInput(errors)
+    has_kids = db.session.scalar(select(Account.id).where(Account.parent_id == parent.id).limit(1)) is not None
+    if not has_kids:
+        posted = db.session.scalar(select(JournalLine.id).where(JournalLine.account_id == parent.id).limit(1))
+        if posted is not None:
+            raise RuleViolation(
+                "parent_has_lines",
+                {"parent": _("%(account)s already has journal lines of its own; it cannot get sub-accounts.",
+                             account=parent.code)},
+            )  # fmt: skip
+    account = Account(
+        code=code, name_zh=name_zh, name_en=name_en or name_zh, type=parent.type,
+        normal_balance=parent.normal_balance, parent_id=parent.id, is_cash=parent.is_cash,
+    )  # fmt: skip
+    db.session.add(account)
+    db.session.flush()
+    record("account.create", account, actor=actor, object_type="Account", summary=f"{code} {name_zh}")
+    return account
+
+
+def rename_account(actor: Membership | None, account: Account, name_zh: str, name_en: str) -> Account:
+    name_zh, name_en = (name_zh or "").strip(), (name_en or "").strip()
+    errors = {}
+    if not name_zh or len(name_zh) > 100:
+        errors["name_zh"] = _("Enter a name of at most 100 characters.")
+    if not name_en or len(name_en) > 100:
+        errors["name_en"] = _("Enter a name of at most 100 characters.")
+    if errors:
+        raise InvalidInput(errors)
+    changes = {"name_zh": [account.name_zh, name_zh], "name_en": [account.name_en, name_en]}
+    account.name_zh, account.name_en = name_zh, name_en
+    db.session.flush()
+    record("account.rename", account, actor=actor, object_type="Account", summary=account.code, changes=changes)
+    return account
+
+
+def set_account_active(actor: Membership | None, account: Account, active: bool) -> Account:
+    """Deactivate (refused while it has a balance or active sub-accounts) or re-activate."""
+    if account.is_active == active:
+        return account
+    if not active:
+        if account_balance(account.id) != ZERO:
+            raise RuleViolation("has_balance", {"account": _("The account still has a balance; it stays in use.")})
+        if has_children([account.id]):
+            raise RuleViolation("has_children", {"account": _("Deactivate its sub-accounts first.")})
+    elif account.parent is not None and not account.parent.is_active:
+        raise RuleViolation("parent_inactive", {"account": _("Re-activate its parent account first.")})
+    account.is_active = active
+    db.session.flush()
+    record("account.activate" if active else "account.deactivate", account, actor=actor, object_type="Account",
+           summary=account.code)  # fmt: skip
+    return account
+
+
+def save_department(
+    actor: Membership | None, name: str, department: Department | None = None, active: bool | None = None
+) -> Department:
+    name = (name or "").strip() if name is not None else (department.name if department else "")
+    if not name or len(name) > 60:
+        raise InvalidInput({"name": _("Enter a name of at most 60 characters.")})
+    clash = db.session.scalar(select(Department.id).where(Department.name == name))
+    if clash is not None and (department is None or clash != department.id):
+        raise InvalidInput({"name": _("Another department already has this name.")})
+    if department is None:
+        department = Department(name=name)
+        db.session.add(department)
+        action = "department.create"
+    else:
+        department.name = name
+        action = "department.update"
+    if active is not None:
+        department.is_active = active
+    db.session.flush()
+    record(action, department, actor=actor, object_type="Department", summary=name)
+    return department

@@ -9,8 +9,12 @@ from workers.models import JobRecord
 
 KIND_PERMISSION = {
     "audit_export": "audit.view",
+    "customers_export": "sales.access",
+    "import_commit": "imports.run",
     "members_export": "members.export",
+    "period_close": "periods.close",
     "pool_rules": "settings.manage",
+    "report_export": "finance.access",
     "sales_daily": "settings.manage",
     "work_reports_export": "reports.manage",
 }

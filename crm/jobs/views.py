@@ -21,10 +21,14 @@ ERRORS = {
 
 KINDS = {
     "members_export": _l("Member list export"),
+    "period_close": _l("Period close"),
+    "import_commit": _l("Import from Excel"),
+    "customers_export": _l("Customer list export"),
     "pool_rules": _l("Public pool rules"),
     "audit_export": _l("Audit log export"),
     "sales_daily": _l("Nightly sales upkeep"),
     "work_reports_export": _l("Work-report overview export"),
+    "report_export": _l("Finance report export"),
 }
 
 

@@ -110,7 +110,24 @@ def office():
 @bp.get("/finance/")
 @require("finance.access")
 def finance():
-    return _workspace("finance")
+    """The Finance dashboard: open receivables and payables, cash, revenue, aging; a fixed number of queries."""
+    from flask import current_app
+    from flask_babel import lazy_gettext as _l
+
+    from crm.finreports import dashboard
+
+    d = dashboard.build(g.tenant)
+    candidates = (
+        (_l("Invoices"), "invoicing.invoices", "receipt"),
+        (_l("Bills"), "invoicing.bills", "file-earmark-text"),
+        (_l("Receipts"), "settlement.receipts", "cash-coin"),
+        (_l("Journal"), "books.entries", "journal-text"),
+        (_l("Reports"), "finreports.index", "bar-chart"),
+    )
+    shortcuts = [c for c in candidates if c[1] in current_app.view_functions]
+    setup = "books.setup" if "books.setup" in current_app.view_functions else None
+    charts = dashboard.charts(d) if d.set_up else {}
+    return render_template("shell/finance.html", d=d, charts=charts, shortcuts=shortcuts, setup_endpoint=setup)
 
 
 @bp.get("/search")

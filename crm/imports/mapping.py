@@ -1,0 +1,201 @@
+"""What each kind of import reads: its fields, their parsers, and the header words (Chinese and
+English synonyms) that name them. Adding a kind (the historical orders ledger) is one more
+field table here, nothing more.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from crm.imports import values as v
+
+HIDDEN_ID_HEADER = "__taizhang_id__"  # the hidden first column of files we exported
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    label: object
+    parse: Callable[[Any], tuple[Any, str | None]]
+    synonyms: tuple[str, ...]
+    required: bool = False
+
+
+def _text(n: int) -> Callable[[Any], tuple[Any, str | None]]:
+    return lambda value: v.parse_text(value, n)
+
+
+OWNER = FieldSpec(
+    "owner",
+    _l("Salesperson"),
+    _text(100),
+    (
+        "业务员",
+        "销售员",
+        "负责人",
+        "销售",
+        "跟进人",
+        "归属人",
+        "owner",
+        "salesperson",
+        "sales rep",
+        "rep",
+    ),
+)
+# Not "id" or "ID": a ledger's own numbering column must never be taken for our record ids.
+RECORD_ID = FieldSpec("id", _l("Record id (from an export)"), v.parse_id, (HIDDEN_ID_HEADER, "系统编号"))
+
+FIELDS: dict[str, tuple[FieldSpec, ...]] = {
+    "customers": (
+        RECORD_ID,
+        FieldSpec(
+            "name",
+            _l("Customer name"),
+            _text(200),
+            (
+                "客户名称",
+                "客户",
+                "公司名称",
+                "单位名称",
+                "客户全称",
+                "企业名称",
+                "公司",
+                "customer",
+                "customer name",
+                "company",
+                "company name",
+                "name",
+            ),
+            required=True,
+        ),
+        FieldSpec("short_name", _l("Short name"), _text(100), ("简称", "客户简称", "short name")),
+        FieldSpec(
+            "uscc",
+            _l("Unified social credit code"),
+            v.parse_uscc,
+            ("统一社会信用代码", "信用代码", "社会信用代码", "税号", "纳税人识别号", "uscc", "credit code", "tax id"),
+        ),
+        FieldSpec("industry", _l("Industry"), _text(60), ("行业", "所属行业", "industry")),
+        FieldSpec("level", _l("Level"), _text(1), ("等级", "客户等级", "级别", "level")),
+        FieldSpec("source", _l("Source"), _text(60), ("来源", "客户来源", "source")),
+        FieldSpec("province", _l("Province"), _text(30), ("省份", "所在省份", "省", "province")),
+        FieldSpec("city", _l("City"), _text(30), ("城市", "所在城市", "所在地", "市", "city")),
+        FieldSpec("address", _l("Address"), _text(255), ("地址", "详细地址", "公司地址", "address")),
+        FieldSpec(
+            "phone", _l("Phone"), v.parse_phone, ("电话", "联系电话", "公司电话", "座机", "phone", "telephone", "tel")
+        ),
+        FieldSpec("email", _l("E-mail"), v.parse_email, ("邮箱", "电子邮箱", "email", "e-mail")),
+        FieldSpec("website", _l("Website"), _text(255), ("网址", "网站", "website")),
+        FieldSpec("notes", _l("Notes"), _text(2000), ("备注", "说明", "notes", "remarks", "comment")),
+        OWNER,
+    ),
+    "contacts": (
+        FieldSpec(
+            "customer",
+            _l("Customer name"),
+            _text(200),
+            ("客户名称", "客户", "公司名称", "单位名称", "所属客户", "公司", "customer", "company"),
+            required=True,
+        ),
+        FieldSpec(
+            "customer_uscc", _l("Customer credit code"), v.parse_uscc, ("统一社会信用代码", "信用代码", "税号", "uscc")
+        ),
+        FieldSpec(
+            "name",
+            _l("Contact name"),
+            _text(100),
+            ("联系人", "姓名", "联系人姓名", "名字", "contact", "contact name", "name"),
+            required=True,
+        ),
+        FieldSpec("title", _l("Job title"), _text(100), ("职务", "职位", "头衔", "title", "job title")),
+        FieldSpec("department", _l("Department"), _text(100), ("部门", "department")),
+        FieldSpec("mobile", _l("Mobile"), v.parse_phone, ("手机", "手机号", "手机号码", "移动电话", "mobile", "cell")),
+        FieldSpec("phone", _l("Phone"), v.parse_phone, ("电话", "座机", "办公电话", "phone", "telephone", "tel")),
+        FieldSpec("email", _l("E-mail"), v.parse_email, ("邮箱", "电子邮箱", "email", "e-mail")),
+        FieldSpec("wechat", _l("WeChat"), _text(60), ("微信", "微信号", "wechat")),
+        FieldSpec("birthday", _l("Birthday"), v.parse_date, ("生日", "出生日期", "birthday")),
+        FieldSpec("notes", _l("Notes"), _text(2000), ("备注", "说明", "notes", "remarks")),
+    ),
+    "products": (
+        FieldSpec(
+            "code",
+            _l("Product code"),
+            _text(40),
+            ("产品编码", "编码", "产品编号", "货号", "物料编码", "code", "sku", "product code"),
+        ),
+        FieldSpec(
+            "name",
+            _l("Product name"),
+            _text(200),
+            ("产品名称", "品名", "名称", "商品名称", "产品", "product", "product name", "name"),
+            required=True,
+        ),
+        FieldSpec(
+            "specification", _l("Specification"), _text(200), ("规格", "规格型号", "型号", "specification", "spec")
+        ),
+        FieldSpec("unit", _l("Unit"), _text(20), ("单位", "计量单位", "unit")),
+        FieldSpec(
+            "list_price",
+            _l("List price"),
+            v.parse_amount,
+            ("单价", "价格", "售价", "标准价", "销售单价", "price", "list price", "unit price"),
+        ),
+        FieldSpec("vat_rate", _l("VAT rate"), v.parse_rate, ("税率", "增值税率", "vat", "vat rate", "tax rate")),
+        FieldSpec("category", _l("Category"), _text(60), ("类别", "分类", "产品类别", "category")),
+        FieldSpec("description", _l("Description"), _text(2000), ("描述", "说明", "备注", "description", "notes")),
+    ),
+}
+# The historical ledger (orders) comes with the sales ledger; its words for reference:
+# 日期 / 下单日期 → date; 金额 / 销售金额 / 合计金额 → amount.
+
+_SPACE = re.compile(r"[\s_:：*＊()（）\[\]【】]+")
+
+
+def norm_header(text: Any) -> str:
+    """Header text as compared: width-folded, lower case, no spaces, colons, stars or brackets."""
+    return _SPACE.sub("", v.cell_text(text)).lower()
+
+
+def fields_of(kind: str) -> tuple[FieldSpec, ...]:
+    return FIELDS[kind]
+
+
+def field_map(kind: str) -> dict[str, FieldSpec]:
+    return {f.key: f for f in FIELDS[kind]}
+
+
+def _synonym_index(kind: str) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for f in FIELDS[kind]:
+        for word in f.synonyms:
+            index.setdefault(norm_header(word), f.key)
+    return index
+
+
+def match_header(kind: str, text: Any) -> str | None:
+    """The field a header names, or None."""
+    key = norm_header(text)
+    return _synonym_index(kind).get(key) if key else None
+
+
+def guess_mapping(kind: str, headers: list[Any], saved: dict[str, str] | None = None) -> dict[str, str]:
+    """Column index (as a string, JSON-safe) → field key. A mapping the workspace saved for the same
+    header text wins over the synonyms; each field is taken by one column at most (the first)."""
+    saved = saved or {}
+    known = field_map(kind)
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for i, h in enumerate(headers):
+        key = norm_header(h)
+        if not key:
+            continue
+        field = saved.get(key) if key in saved else match_header(kind, h)
+        if field and field in known and field not in taken:
+            out[str(i)] = field
+            taken.add(field)
+    return out
