@@ -52,8 +52,14 @@ OBJECTS = {
     "settlement_id": lambda w: w.settlement_id["a"],
     "document_id": lambda w: w.invoice_doc_id["a"],
 }
-OTHER_VALUES = {"path": "x", "token": "x", "code": "en", "period_key": "2026-01", "period": "2026-01",
-                "key": "trial_balance"}
+OTHER_VALUES = {
+    "path": "x",
+    "token": "x",
+    "code": "en",
+    "period_key": "2026-01",
+    "period": "2026-01",
+    "key": "trial_balance",
+}
 
 INT_VAR = re.compile(r"<int:(\w+)>")
 
