@@ -75,7 +75,7 @@ WORKSPACES: tuple[Workspace, ...] = (
             Section(_l("Suppliers"), "invoicing.suppliers", "finance.access"),
             Section(_l("Receipts"), "settlement.receipts", "finance.access"),
             Section(_l("Payments"), "settlement.payments", "finance.access"),
-            Section(_l("Journal"), "books.entries", "finance.access"),
+            Section(_l("Journal entries"), "books.entries", "finance.access"),
             Section(_l("Chart of accounts"), "books.accounts", "finance.access"),
             Section(_l("Periods"), "books.periods", "finance.access"),
             Section(_l("Reports"), "finreports.index", "finance.access"),
