@@ -262,9 +262,11 @@ class EntryInput:
     lines: list[LineInput] = field(default_factory=list)
 
 
-def _amount(raw: Any) -> Decimal | None:
+def parse_amount(raw: Any, *, zero_ok: bool = False) -> Decimal | None:
+    """An amount of at most two decimals up to MAX_AMOUNT — positive, or also zero (and blank as
+    zero) when ``zero_ok`` — as money; None when it is not one. Thousands separators are allowed."""
     if raw is None or raw == "":
-        return ZERO
+        return ZERO if zero_ok else None
     if isinstance(raw, float):
         raw = repr(raw)
     try:
@@ -273,7 +275,13 @@ def _amount(raw: Any) -> Decimal | None:
         return None
     if not value.is_finite() or value < 0 or value > MAX_AMOUNT or value != value.quantize(Decimal("0.01")):
         return None
+    if value == 0 and not zero_ok:
+        return None
     return to_money(value)
+
+
+def _amount(raw: Any) -> Decimal | None:
+    return parse_amount(raw, zero_ok=True)
 
 
 def _party_exists(party_type: str, party_id: int) -> bool:

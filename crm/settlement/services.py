@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask_babel import gettext as _
@@ -68,18 +68,8 @@ class PlanRow:
 
 
 def parse_amount(raw: Any) -> Decimal | None:
-    """A positive amount of at most two decimals, or None."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, float):
-        raw = repr(raw)
-    try:
-        value = Decimal(str(raw).replace(",", "").strip())
-    except (InvalidOperation, ValueError):
-        return None
-    if not value.is_finite() or value <= 0 or value > books.MAX_AMOUNT or value != value.quantize(CENT):
-        return None
-    return to_money(value)
+    """A positive amount of at most two decimals, or None (the books' one parser)."""
+    return books.parse_amount(raw)
 
 
 def _amount_or_fail(raw: Any) -> Decimal:
