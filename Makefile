@@ -11,6 +11,8 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST := 127.0.0.1
 PORT := 5000
 PYTEST_ARGS ?=
+# pytest-xdist workers: one per core ("auto"); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= auto
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -23,7 +25,7 @@ TEST_STAMP := $(VENV)/.installed-test
 help: ## list the targets
 	@echo "Taizhang — make targets:"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "Variables: HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS='$(PYTEST_ARGS)' VENV=$(VENV)"
+	@echo "Variables: HOST=$(HOST) PORT=$(PORT) PYTEST_ARGS='$(PYTEST_ARGS)' PYTEST_WORKERS=$(PYTEST_WORKERS) VENV=$(VENV)"
 
 run: $(INSTALL_STAMP) ## set up and start the app with a demo workspace on http://127.0.0.1:5000
 	@bash scripts/system-deps.sh --runtime
@@ -32,7 +34,7 @@ run: $(INSTALL_STAMP) ## set up and start the app with a demo workspace on http:
 test: $(TEST_STAMP) ## run the whole test suite (PostgreSQL + Redis when TEST_DATABASE_URL etc. are set)
 	@bash scripts/system-deps.sh
 	@mkdir -p test-artifacts
-	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); that is a failure" >&2; fi; \
 	exit $$rc
 

@@ -14,6 +14,7 @@ from flask import url_for
 
 from crm.db import db
 from tenants.models import Membership
+from tests.areas import merged
 from tests.helpers import bearer, in_tenant, post
 
 # For each <int:…> variable: the object of workspace "a" a visitor from "b" will ask for.
@@ -52,6 +53,7 @@ OBJECTS = {
     "settlement_id": lambda w: w.settlement_id["a"],
     "document_id": lambda w: w.invoice_doc_id["a"],
 }
+OBJECTS.update(merged("OBJECTS"))  # areas built in files of their own (tests/areas.py)
 OTHER_VALUES = {
     "path": "x",
     "token": "x",
@@ -141,6 +143,9 @@ def world(world, app):
     from tests.settlement_factories import add_settlement_objects
 
     add_settlement_objects(app, world)
+    from tests.areas import build_all
+
+    build_all(app, world)
     return world
 
 
