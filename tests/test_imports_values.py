@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 
 from crm.imports import mapping as mp
 from crm.imports import parsing
@@ -15,7 +16,8 @@ from tests import imports_factories as f
 
 @pytest.fixture(autouse=True)
 def _ctx(app):
-    with app.test_request_context():
+    # The messages are asserted in English; the app's default locale is Chinese.
+    with app.test_request_context(), force_locale("en"):
         yield
 
 
