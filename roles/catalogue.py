@@ -45,7 +45,13 @@ PERMISSIONS: dict[str, object] = {
     "books.write_off": _l("Write off receivables and payables"),
     "periods.close": _l("Close an accounting period"),
     "periods.reopen": _l("Re-open the latest closed period"),
+    "targets.manage": _l("Set the sales reps' targets"),
+    "expenses.pay": _l("Review and pay expense claims and advances"),
+    "payroll.manage": _l("Keep employees' pay and run payroll"),
 }
+
+# Pay is private: not even an administrator sees it without being given the payroll role.
+_NOT_FOR_ADMIN = {"ownership.transfer", "payroll.manage"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ class Role:
 
 
 _EVERYONE = {"workspace.view", "members.view", "office.access"}
-_FINANCE = _EVERYONE | {"finance.access", "members.export", "periods.close"}
+_FINANCE = _EVERYONE | {"finance.access", "members.export", "periods.close", "expenses.pay"}
 
 ROLES: dict[str, Role] = {
     r.name: r
@@ -76,7 +82,7 @@ ROLES: dict[str, Role] = {
             "admin",
             _l("Administrator"),
             _l("Members, settings and the audit log."),
-            frozenset(set(PERMISSIONS) - {"ownership.transfer"}),
+            frozenset(set(PERMISSIONS) - _NOT_FOR_ADMIN),
             Scope.ALL,
             40,
         ),
@@ -96,6 +102,7 @@ ROLES: dict[str, Role] = {
                     "contracts.approve",
                     "kb.manage",
                     "reports.manage",
+                    "targets.manage",
                 }
             ),
             Scope.TEAM,
@@ -116,6 +123,14 @@ ROLES: dict[str, Role] = {
             frozenset(_FINANCE | {"books.post_locked", "books.write_off", "periods.reopen"}),
             Scope.ALL,
             15,
+        ),
+        Role(
+            "payroll",
+            _l("Payroll officer"),
+            _l("Employees, payroll runs and payslips; posts payroll into the books."),
+            frozenset(_FINANCE | {"payroll.manage"}),
+            Scope.ALL,
+            12,
         ),
         Role(
             "finance",

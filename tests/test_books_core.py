@@ -142,3 +142,23 @@ def test_a_reversal_mirrors_the_entry_links_both_and_leaves_the_original_untouch
             books.update_draft(tenant, actor, entry, books.EntryInput(D, "edit", _lines()))
         assert err.value.rule == "posted_is_final"
         assert db.session.scalar(db.select(db.func.count(JournalEntry.id))) == 2
+
+
+def test_a_feature_gets_its_own_sub_account_once_and_leaves_room_for_others(app, tenant_a):
+    with in_tenant(app, tenant_a.id):
+        tenant, actor = _setup(tenant_a), member_row(tenant_a["finance"])
+        travel = books.ensure_sub_account(tenant, actor, "admin_expense", "expense_travel", "差旅费", "Travel")
+        pay = books.ensure_sub_account(tenant, actor, "admin_expense", "admin_payroll", "职工薪酬", "Staff costs")
+        again = books.ensure_sub_account(tenant, actor, "admin_expense", "expense_travel", "x", "x")
+        assert (travel.code, pay.code, again.id) == ("560201", "560202", travel.id)
+        assert travel.parent_id == pay.parent_id == books.account_for("admin_expense").id
+
+
+def test_a_parent_with_lines_of_its_own_is_used_as_it_is(app, tenant_a):
+    with in_tenant(app, tenant_a.id):
+        tenant, actor = _setup(tenant_a), member_row(tenant_a["finance"])
+        selling, bank = books.account_for("selling_expense"), books.account_for("bank")
+        lines = [books.LineInput(selling.id, debit="10"), books.LineInput(bank.id, credit="10")]
+        books.post_lines(tenant, actor, date(2026, 1, 5), "by hand", lines)
+        got = books.ensure_sub_account(tenant, actor, "selling_expense", "selling_travel", "差旅费", "Travel")
+        assert got.id == selling.id and got.role == "selling_expense"

@@ -576,6 +576,32 @@ def add_sub_account(
     return account
 
 
+def ensure_sub_account(
+    tenant: Tenant, actor: Membership | None, parent_role: str, role: str, name_zh: str, name_en: str
+) -> Account:
+    """The leaf account a feature posts to under a first-level account (expense claims under
+    管理费用, payroll under 应付职工薪酬 …), found by its role and made on first use with the
+    next free two-digit code. Features never post to the first-level account itself, so other
+    features can still add their sub-accounts beside theirs. A parent that already has journal
+    lines of its own (posted by hand before any sub-account existed) is used as it is."""
+    ensure_books(tenant, actor)
+    found = db.session.scalars(select(Account).where(Account.role == role)).one_or_none()
+    if found is not None:
+        return found
+    parent = account_for(parent_role)
+    codes = set(db.session.scalars(select(Account.code).where(Account.parent_id == parent.id)))
+    suffix = next(f"{n:02d}" for n in range(1, 100) if parent.code + f"{n:02d}" not in codes)
+    try:
+        account = add_sub_account(tenant, actor, parent, parent.code + suffix, name_zh, name_en)
+    except RuleViolation as refused:
+        if refused.rule != "parent_has_lines":
+            raise
+        return parent
+    account.role = role
+    db.session.flush()
+    return account
+
+
 def rename_account(actor: Membership | None, account: Account, name_zh: str, name_en: str) -> Account:
     name_zh, name_en = (name_zh or "").strip(), (name_en or "").strip()
     errors = {}
