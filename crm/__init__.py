@@ -113,6 +113,7 @@ def _register_models() -> None:
     import crm.notifications.models  # noqa: F401
     import crm.numbering  # noqa: F401
     import crm.orders.models  # noqa: F401
+    import crm.payroll.models  # noqa: F401
     import crm.pipeline.models  # noqa: F401
     import crm.quotes.models  # noqa: F401
     import crm.registry.models  # noqa: F401
