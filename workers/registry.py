@@ -9,6 +9,7 @@ from workers.jobs.audit_export import audit_export
 from workers.jobs.customers_export import customers_export
 from workers.jobs.import_commit import import_commit
 from workers.jobs.members_export import members_export
+from workers.jobs.payroll_run import payroll_run
 from workers.jobs.period_close import period_close
 from workers.jobs.pool_rules import pool_rules
 from workers.jobs.report_export import report_export
@@ -20,6 +21,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "customers_export": customers_export,
     "import_commit": import_commit,
     "members_export": members_export,
+    "payroll_run": payroll_run,
     "period_close": period_close,
     "pool_rules": pool_rules,
     "report_export": report_export,

@@ -12,6 +12,7 @@ KIND_PERMISSION = {
     "customers_export": "sales.access",
     "import_commit": "imports.run",
     "members_export": "members.export",
+    "payroll_run": "payroll.manage",
     "period_close": "periods.close",
     "pool_rules": "settings.manage",
     "report_export": "finance.access",

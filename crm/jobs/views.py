@@ -29,6 +29,7 @@ KINDS = {
     "sales_daily": _l("Nightly sales upkeep"),
     "work_reports_export": _l("Work-report overview export"),
     "report_export": _l("Finance report export"),
+    "payroll_run": _l("Payroll run"),
 }
 
 
