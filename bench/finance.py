@@ -217,6 +217,45 @@ def load_lines(dsn: common.Dsn, tenants: list[int], finance: dict[int, int], big
     return total_lines
 
 
+def migrate_heads(dsn: common.Dsn, tmp: Path) -> None:
+    """The project's migrations to every head (other branches may be open until their merge)."""
+    env = {**os.environ, "DATABASE_URL": dsn.url(APP_ROLE), "MIGRATION_DATABASE_URL": dsn.url(dsn.superuser),
+           "APP_DB_ROLE": APP_ROLE, "TAIZHANG_INSTANCE": str(tmp), "SECRET_KEY": "bench-only"}  # fmt: skip
+    env.pop("REDIS_URL", None)
+    cmd = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade", "heads"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"migrations failed: {' '.join(cmd)}")
+
+
+def remember_data(dsn: common.Dsn, shape: dict[str, int]) -> None:
+    """Record what was generated, so a --reuse run can tell whether the kept database fits."""
+    with psycopg.connect(dsn.libpq(dsn.superuser)) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_finance_meta (shape jsonb NOT NULL)")
+        conn.execute("DELETE FROM bench_finance_meta")
+        conn.execute("INSERT INTO bench_finance_meta (shape) VALUES (%s)", (json.dumps(shape),))
+
+
+def existing_data(dsn: common.Dsn) -> dict[str, Any] | None:
+    """What a kept database holds (None when there is none or it was not finished)."""
+    try:
+        conn = psycopg.connect(dsn.libpq(dsn.superuser))
+    except psycopg.OperationalError:
+        return None
+    with conn:
+        try:
+            shape = conn.execute("SELECT shape FROM bench_finance_meta").fetchone()
+        except psycopg.Error:
+            return None
+        if shape is None:
+            return None
+        tenants = [r[0] for r in conn.execute("SELECT id FROM tenants ORDER BY id")]
+        finance = dict(conn.execute("SELECT tenant_id, min(id) FROM memberships GROUP BY tenant_id").fetchall())
+        lines = conn.execute("SELECT count(*) FROM journal_lines").fetchone()[0]  # type: ignore[index]
+    return {"shape": shape[0], "tenants": tenants, "finance": finance, "lines": lines}
+
+
 # --------------------------------------------------------------------------- the app
 
 
@@ -465,6 +504,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="timed runs of (a) and (d); (c) runs 20×")
     parser.add_argument("--pdf-lines", type=int, default=None, help="lines of the (d) PDF (10,000 × scale)")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="use the database of an earlier --keep run when it holds the same data (implies --keep)",
+    )  # fmt: skip
     parser.add_argument("--database", default=DB_NAME)
     parser.add_argument("--figures", default="abcd", help="which figures to measure, e.g. 'b' (default abcd)")
     parser.add_argument("--child-export", help=argparse.SUPPRESS)
@@ -479,15 +522,28 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="taizhang-bench-finance-") as tmpdir:
         tmp = Path(tmpdir)
         started = time.perf_counter()
-        log(f"creating {DB_NAME} and role {APP_ROLE}")
-        common.create_database(dsn)
+        kept = existing_data(dsn) if args.reuse else None
+        want_data = {"tenants": args.tenants, "big_lines": big_lines, "small_lines": small_lines}
+        if kept is not None and kept["shape"] == want_data:
+            args.keep = True
+            tenants, finance, lines = kept["tenants"], kept["finance"], kept["lines"]
+            log(f"reusing {DB_NAME} (kept by an earlier run): {lines:,} lines")
+        else:
+            if args.reuse:
+                log(f"{DB_NAME} is missing or holds other data: building it")
+                args.keep = True
+            log(f"creating {DB_NAME} and role {APP_ROLE}")
+            common.create_database(dsn)
         try:
-            log("migrating (flask db upgrade, as the superuser)")
-            common.migrate(dsn, tmp)
-            t0 = time.perf_counter()
-            tenants, finance = seed(dsn, tmp, args.tenants)
-            log(f"{len(tenants)} workspaces with books set up; loading journal lines with COPY")
-            lines = load_lines(dsn, tenants, finance, big_lines, small_lines)
+            if kept is None or kept["shape"] != want_data:
+                log("migrating (flask db upgrade heads, as the superuser)")
+                migrate_heads(dsn, tmp)
+                t0 = time.perf_counter()
+                tenants, finance = seed(dsn, tmp, args.tenants)
+                log(f"{len(tenants)} workspaces with books set up; loading journal lines with COPY")
+                lines = load_lines(dsn, tenants, finance, big_lines, small_lines)
+                remember_data(dsn, want_data)
+                log(f"loaded {lines:,} lines in {time.perf_counter() - t0:.0f} s")
             with psycopg.connect(dsn.libpq(dsn.superuser)) as conn:
                 version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
                 n_acc = conn.execute("SELECT count(*) FROM accounts WHERE tenant_id = 1").fetchone()[0]  # type: ignore[index]
@@ -500,7 +556,6 @@ def main() -> int:
                     "SELECT entry_date FROM journal_lines WHERE tenant_id = 1 ORDER BY entry_date OFFSET %s LIMIT 1",
                     (big_lines // 10,),
                 ).fetchone()[0]  # type: ignore[index]
-            log(f"loaded {lines:,} lines in {time.perf_counter() - t0:.0f} s")
             app = make_app(dsn, tmp, APP_ROLE)
             want = set(args.figures)
             if "a" in want:

@@ -13,6 +13,14 @@ journal lines) and never hold the rows:
   pages at a time, and the chunks' pages are combined into one PDF. Each page carries its own
   "page x of y" text (set with ``string-set`` from the page itself), so the numbering is right
   across chunks, and each page repeats the table header.
+
+The xlsx writer's cost per cell is most of an export's time, so the row loop does as little as
+it can over xlsxwriter's own work: formats are created once, a date becomes its Excel serial
+once per distinct date (a number cell with the date format, what ``write_datetime`` stores),
+and a report that gives its rows with money as integer fen (``fen_rows``, the general ledger)
+has each amount converted once, to ``fen / 100``: below 10**15 fen (15 significant digits) that
+double reads back to the same cent, so the Decimal round-trip check (``excel_number``) is only
+made above it, where it refuses what would lose a cent.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 
 from crm.exports.pdf import render_pdf, static_only_fetcher
-from crm.exports.xlsx import excel_number, safe_cell
+from crm.exports.xlsx import DANGEROUS_PREFIXES, excel_number, safe_cell
 from crm.finreports.base import Report
 
 log = logging.getLogger("taizhang.finreports")
@@ -45,6 +53,27 @@ PDF_CHUNK_ROWS = 2000
 
 def _is_section(report: Report, row: Sequence[Any]) -> bool:
     return report.section_marker is not None and len(row) > 0 and row[-1] == report.section_marker
+
+
+# |fen| below this has at most 15 significant digits: fen / 100 (one correctly rounded division)
+# is then the double nearest the amount, the same double float(Decimal) gives, and it reads back
+# to the cent. Above it the Decimal round-trip check decides (and refuses to lose a cent).
+EXACT_FEN = 10**15
+EXCEL_EPOCH = date(1899, 12, 31)
+
+
+def fen_number(amount_fen: int) -> float:
+    """An amount in integer fen as the number an Excel cell stores, exactly to the cent."""
+    if -EXACT_FEN < amount_fen < EXACT_FEN:
+        return amount_fen / 100
+    return excel_number(Decimal(amount_fen).scaleb(-2))
+
+
+def excel_serial(day: date) -> float:
+    """A date as Excel's serial number (1900 system, Excel's phantom 1900-02-29 counted), as
+    xlsxwriter's write_datetime computes it for a date."""
+    days = (day - EXCEL_EPOCH).days
+    return float(days + 1 if days > 59 else days)
 
 
 def _printed_text(printed_at: datetime | str) -> str:
@@ -100,39 +129,66 @@ def write_xlsx(
     ws.freeze_panes(header + 1, 0)
 
     write_number, write_string, write_datetime = ws.write_number, ws.write_string, ws.write_datetime
+    serials: dict[date, float] = {}
+
+    def put_cell(r: int, c: int, value: Any, f: Any) -> None:
+        cls = value.__class__
+        if cls is str:
+            write_string(r, c, "'" + value if value.startswith(DANGEROUS_PREFIXES) else value, f)
+        elif cls is date:
+            serial = serials.get(value)
+            if serial is None:
+                serial = serials[value] = excel_serial(value)
+            write_number(r, c, serial, f)
+        elif isinstance(value, Decimal):
+            try:
+                write_number(r, c, excel_number(value), f)
+            except ValueError:  # money never loses a cent; a plain number keeps its text
+                if c < len(kinds) and kinds[c] == "money":
+                    raise
+                write_string(r, c, str(value), f)
+        elif isinstance(value, bool):
+            write_string(r, c, str(value), f)
+        elif isinstance(value, int):
+            write_number(r, c, value, f)
+        elif isinstance(value, datetime):
+            write_datetime(r, c, value.replace(tzinfo=None), f)
+        elif isinstance(value, date):
+            write_datetime(r, c, value, f)
+        else:
+            write_string(r, c, str(safe_cell(str(value))), f)
 
     def put(r: int, values: Sequence[Any], formats: list[Any]) -> None:
         for c, value in enumerate(values):
             if value is None or value == "":
                 continue
-            f = formats[c] if c < len(formats) else None
-            if isinstance(value, Decimal):
-                try:
-                    write_number(r, c, excel_number(value), f)
-                except ValueError:  # money never loses a cent; a plain number keeps its text
-                    if c < len(kinds) and kinds[c] == "money":
-                        raise
-                    write_string(r, c, str(value), f)
-            elif isinstance(value, bool):
-                write_string(r, c, str(value), f)
-            elif isinstance(value, int):
-                write_number(r, c, value, f)
-            elif isinstance(value, datetime):
-                write_datetime(r, c, value.replace(tzinfo=None), f)
-            elif isinstance(value, date):
-                write_datetime(r, c, value, f)
-            else:
-                write_string(r, c, str(safe_cell(str(value))), f)
+            put_cell(r, c, value, formats[c] if c < len(formats) else None)
 
+    # money columns of rows given in integer fen: one division per amount (see fen_number)
+    fen_money = [kind == "money" for kind in kinds]
+
+    def put_fen(r: int, values: Sequence[Any], formats: list[Any]) -> None:
+        for c, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            f = formats[c] if c < len(formats) else None
+            if value.__class__ is int and c < len(fen_money) and fen_money[c]:
+                write_number(r, c, value / 100 if -EXACT_FEN < value < EXACT_FEN else fen_number(value), f)
+            else:
+                put_cell(r, c, value, f)
+
+    fen_rows = getattr(report, "fen_rows", None)
+    rows, put_row = (fen_rows(), put_fen) if fen_rows is not None else (report.rows, put)
+    marker = report.section_marker
     r = header
     done = 0
     expected = report.row_count
-    for row in report.rows:
+    for row in rows:
         r += 1
-        if _is_section(report, row):
-            put(r, row[:-1], bold)
+        if marker is not None and row and row[-1] == marker:
+            put_row(r, row[:-1], bold)
         else:
-            put(r, row, normal)
+            put_row(r, row, normal)
         done += 1
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, expected)

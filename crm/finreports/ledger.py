@@ -2,11 +2,17 @@
 
 The trial balance is one grouped statement over journal_lines; the ledger and the journal stream
 their lines from the database (tuples, yield_per) so an export of a million lines holds none.
+
+The general ledger works in integer fen from the SQL to the last row: amounts are read as the
+stored integers, the running balance is an integer sum, and ``Report.rows`` turns each money value
+into Decimal yuan once, as it leaves. The xlsx writer reads ``FenReport.fen_rows`` instead and
+converts each amount once, to the double the cell holds (crm.finreports.export).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +28,7 @@ from crm.finreports.common import (
     AccountInfo,
     descendants,
     direction_labels,
-    direction_of,
+    fen,
     find_account,
     load_accounts,
     parse_range,
@@ -44,6 +50,31 @@ def _stream(stmt: Any) -> Iterator[Any]:
         yield from result
     finally:
         result.close()
+
+
+@dataclass
+class FenReport(Report):
+    """A report whose rows can also be read with money as integer fen.
+
+    ``fen_rows()`` gives the same rows as ``rows`` except that every money value is an int (fen)
+    or None; read one or the other, once. Writers that know the format (write_xlsx) take it and
+    skip the Decimal round trip; everyone else reads ``rows`` as for any report."""
+
+    fen_rows: Callable[[], Iterable[list[Any]]] | None = None
+
+
+def yuan(amount_fen: int) -> Decimal:
+    """Integer fen as Decimal yuan with two places, as the Money column reads it back."""
+    return Decimal(amount_fen).scaleb(-2)
+
+
+def _yuan_rows(rows: Iterable[list[Any]], money: tuple[int, ...]) -> Iterator[list[Any]]:
+    for row in rows:
+        for i in money:
+            v = row[i]
+            if v is not None:
+                row[i] = yuan(v)
+        yield row
 
 
 def _split(balance: Decimal) -> tuple[Decimal, Decimal]:
@@ -176,45 +207,64 @@ def general_ledger(tenant: Tenant, actor: Membership, params: dict[str, Any]) ->
         JournalLine.posted.is_(True), JournalLine.entry_date >= rng.start, JournalLine.entry_date <= rng.end
     )
     count_stmt = select(func.count(JournalLine.id), func.count(func.distinct(JournalLine.account_id))).where(in_range)
+    # opening net (debit − credit) per account in fen: sum() of bigint is numeric, read back as int
     open_stmt = (
-        select(JournalLine.account_id, sum_when(literal(True), JournalLine.debit),
-               sum_when(literal(True), JournalLine.credit))
+        select(JournalLine.account_id, func.sum(fen(JournalLine.debit) - fen(JournalLine.credit)))
         .where(JournalLine.posted.is_(True), JournalLine.entry_date < rng.start)
         .group_by(JournalLine.account_id)
-    )  # fmt: skip
+    )
     if ids is not None:
         count_stmt = count_stmt.where(JournalLine.account_id.in_(ids))
         open_stmt = open_stmt.where(JournalLine.account_id.in_(ids))
     n_lines, n_accounts = db.session.execute(count_stmt).one()
-    openings = {aid: d - c for aid, d, c in db.session.execute(open_stmt)}
+    openings = {aid: int(net or 0) for aid, net in db.session.execute(open_stmt)}
 
+    fen_rows: Callable[[], Iterator[list[Any]]]
     if chosen is not None:
         # One section: the chosen account and its sub-accounts together.
-        opening = sum(openings.values(), ZERO)
+        opening = sum(openings.values())
         row_count = n_lines + 3
-        rows = _gl_one(rng, ids or set(), opening, in_range)
+        chosen_ids = ids or set()
+
+        def fen_rows() -> Iterator[list[Any]]:
+            return _gl_one(rng, chosen_ids, opening, in_range)
+
         subtitle = f"{chosen.label} · {rng.label}"
     else:
         row_count = n_lines + 4 * n_accounts
-        rows = _gl_all(rng, accounts, openings, in_range)
+
+        def fen_rows() -> Iterator[list[Any]]:
+            return _gl_all(rng, accounts, openings, in_range)
+
         subtitle = rng.label
-    return Report(
+    return FenReport(
         key="general_ledger",
         title=_l("General ledger"),
         subtitle=subtitle,
         columns=list(GL_COLUMNS),
-        rows=rows,
+        rows=_yuan_rows(_lazy(fen_rows), GL_MONEY),
         params=echo,
         row_count=row_count,
         section_marker=SECTION,
+        fen_rows=fen_rows,
     )
 
 
+def _lazy(make: Callable[[], Iterator[list[Any]]]) -> Iterator[list[Any]]:
+    """The rows of ``make()``, whose statement runs only when the first row is asked for."""
+    yield from make()
+
+
+GL_MONEY = tuple(i for i, c in enumerate(GL_COLUMNS) if c.kind == "money")
+
+
 def _gl_lines(in_range: Any, ids: set[int] | None) -> Any:
+    """The ledger's lines with debit and credit as the stored integer fen (no Decimal on the way)."""
     stmt = (
         select(
             JournalLine.account_id, JournalLine.entry_date, JournalEntry.number,
-            func.coalesce(JournalLine.memo, JournalEntry.memo), PARTY_NAME, JournalLine.debit, JournalLine.credit,
+            func.coalesce(JournalLine.memo, JournalEntry.memo), PARTY_NAME, fen(JournalLine.debit),
+            fen(JournalLine.credit),
         )
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
     )  # fmt: skip
@@ -224,34 +274,37 @@ def _gl_lines(in_range: Any, ids: set[int] | None) -> Any:
     return stmt
 
 
-def _opening_row(rng: Any, balance: Decimal) -> list[Any]:
+# Rows in fen: [date, entry, memo, counterparty, debit, credit, Dr/Cr, balance]; money int or None.
+
+
+def _opening_row(rng: Any, balance: int, direction_of: Callable[[int], str]) -> list[Any]:
     return [rng.start, "", _("Opening balance"), "", None, None, direction_of(balance), abs(balance)]
 
 
-def _closing_rows(rng: Any, debit: Decimal, credit: Decimal, balance: Decimal) -> list[list[Any]]:
+def _closing_rows(
+    rng: Any, debit: int, credit: int, balance: int, direction_of: Callable[[int], str]
+) -> list[list[Any]]:
     return [
         [rng.end, "", _("Period total"), "", debit, credit, direction_of(balance), abs(balance)],
         [rng.end, "", _("Closing balance"), "", None, None, direction_of(balance), abs(balance)],
     ]
 
 
-def _gl_one(rng: Any, ids: set[int], opening: Decimal, in_range: Any) -> Iterator[list[Any]]:
+def _gl_one(rng: Any, ids: set[int], opening: int, in_range: Any) -> Iterator[list[Any]]:
     stmt = _gl_lines(in_range, ids).order_by(JournalLine.entry_date, JournalLine.entry_id, JournalLine.position)
     direction_of = direction_labels()
-    balance, td, tc = opening, ZERO, ZERO
-    yield _opening_row(rng, balance)
+    balance, td, tc = opening, 0, 0
+    yield _opening_row(rng, balance, direction_of)
     for _aid, d, number, memo, party, debit, credit in _stream(stmt):
         balance += debit - credit
         td += debit
         tc += credit
         yield [d, number or "", memo or "", party or "", debit or None, credit or None, direction_of(balance),
                abs(balance)]  # fmt: skip
-    yield from _closing_rows(rng, td, tc, balance)
+    yield from _closing_rows(rng, td, tc, balance, direction_of)
 
 
-def _gl_all(
-    rng: Any, accounts: dict[int, AccountInfo], openings: dict[int, Decimal], in_range: Any
-) -> Iterator[list[Any]]:
+def _gl_all(rng: Any, accounts: dict[int, AccountInfo], openings: dict[int, int], in_range: Any) -> Iterator[list[Any]]:
     from crm.books.models import Account  # noqa: PLC0415
 
     stmt = (
@@ -260,24 +313,24 @@ def _gl_all(
         .order_by(Account.code, JournalLine.entry_date, JournalLine.entry_id, JournalLine.position)
     )
     current: int | None = None
-    balance = td = tc = ZERO
+    balance = td = tc = 0
     direction_of = direction_labels()
     for aid, d, number, memo, party, debit, credit in _stream(stmt):
         if aid != current:
             if current is not None:
-                yield from _closing_rows(rng, td, tc, balance)
+                yield from _closing_rows(rng, td, tc, balance, direction_of)
             current = aid
             a = accounts.get(aid)
             yield [None, a.code if a else "", a.name if a else "", "", None, None, "", None, SECTION]
-            balance, td, tc = openings.get(aid, ZERO), ZERO, ZERO
-            yield _opening_row(rng, balance)
+            balance, td, tc = openings.get(aid, 0), 0, 0
+            yield _opening_row(rng, balance, direction_of)
         balance += debit - credit
         td += debit
         tc += credit
         yield [d, number or "", memo or "", party or "", debit or None, credit or None, direction_of(balance),
                abs(balance)]  # fmt: skip
     if current is not None:
-        yield from _closing_rows(rng, td, tc, balance)
+        yield from _closing_rows(rng, td, tc, balance, direction_of)
 
 
 # --- journal (序时账) -------------------------------------------------------------------------
