@@ -145,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.members.views import bp as members_bp
     from crm.notifications.views import bp as notifications_bp
     from crm.orders.views import bp as orders_bp
+    from crm.payroll.views import bp as payroll_bp
     from crm.pipeline.views import bp as pipeline_bp
     from crm.quotes.views import bp as quotes_bp
     from crm.registry.views import bp as registry_bp
@@ -183,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(finreports_bp)
     app.register_blueprint(finreport_exports_bp)
     app.register_blueprint(books_bp)
+    app.register_blueprint(payroll_bp)
     init_api(app)
 
 

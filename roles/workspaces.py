@@ -57,6 +57,7 @@ WORKSPACES: tuple[Workspace, ...] = (
             Section(_l("Announcements"), "announcements.index", "office.access"),
             Section(_l("Knowledge base"), "kb.index", "office.access"),
             Section(_l("Work reports"), "work_reports.index", "office.access"),
+            Section(_l("My payslips"), "payroll.my_payslips", "office.access"),
         ),
     ),
     Workspace(
@@ -79,6 +80,7 @@ WORKSPACES: tuple[Workspace, ...] = (
             Section(_l("Chart of accounts"), "books.accounts", "finance.access"),
             Section(_l("Periods"), "books.periods", "finance.access"),
             Section(_l("Reports"), "finreports.index", "finance.access"),
+            Section(_l("Payroll"), "payroll.index", "payroll.manage"),
         ),
     ),
     Workspace(

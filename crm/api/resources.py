@@ -292,6 +292,7 @@ def _all_blueprints() -> list[Blueprint]:
     from crm.invoicing.api import blueprints as invoicing_blueprints
     from crm.kb.api import blueprints as kb_blueprints
     from crm.orders.api import blueprints as orders_blueprints
+    from crm.payroll.api import blueprints as payroll_blueprints
     from crm.pipeline.api import blueprints as pipeline_blueprints
     from crm.quotes.api import blueprints as quotes_blueprints
     from crm.registry.api import blueprints as registry_blueprints
@@ -310,6 +311,7 @@ def _all_blueprints() -> list[Blueprint]:
         *settlement_blueprints,
         *invoicing_blueprints,
         *finreports_blueprints,
+        *payroll_blueprints,
     ]  # fmt: skip
 
 
