@@ -292,7 +292,8 @@ def save_special_deduction(
     for key, cap in SPECIAL_CAPS.items():
         value = _money_field(errors, data, key)
         if value > cap:
-            errors[key] = _("At most %(cap)s a month.", cap=f"{cap:,.2f}")
+            limit = f"{cap:,.2f}"
+            errors[key] = _("At most %(cap)s a month.", cap=limit)
         amounts[key] = value
     if amounts["housing_loan"] and amounts["housing_rent"]:
         errors["housing_rent"] = _("Housing-loan interest and housing rent cannot both be deducted.")
