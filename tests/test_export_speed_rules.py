@@ -191,3 +191,16 @@ def test_general_ledger_xlsx_is_the_decimal_rows_written_with_sums_and_escapes(a
         assert D(str(s["closing"])) == D(str(s["opening"])) + debit - credit, s["code"]
     receivable = next(s for s in sections if s["code"] == "1122")
     assert (D("1234.56"), D(0)) in receivable["lines"]
+
+
+def test_trial_balance_is_one_statement_accounts_and_sums_together(app, tenant_a, count_queries):
+    ff.standard_books(app, tenant_a)
+    with _books_context(app, tenant_a) as (tenant, member), count_queries() as q:
+        report = build("trial_balance", tenant, member, {"period": "2026-02"})
+        rows = list(report.rows)
+    sent = [s for s in q.statements if "set_config" not in s]
+    assert len(sent) == 1 and "GROUP BY" in sent[0].upper() and "accounts" in sent[0]
+    by_code = {r[0]: r for r in rows}
+    assert by_code["1122"][4] == D("11300")  # 应收账款: period debit of February
+    totals = report.totals[0]
+    assert totals[2] == totals[3] and totals[4] == totals[5] and totals[6] == totals[7]  # it balances

@@ -30,6 +30,7 @@ from crm.finreports.common import (
     direction_labels,
     fen,
     find_account,
+    is_english,
     load_accounts,
     parse_range,
     sum_when,
@@ -85,28 +86,44 @@ def _split(balance: Decimal) -> tuple[Decimal, Decimal]:
 # --- trial balance ---------------------------------------------------------------------------
 
 
-def trial_balance_sums(start: Any, end: Any) -> dict[int, tuple[Decimal, Decimal, Decimal, Decimal]]:
-    """account id → (opening Dr, opening Cr, period Dr, period Cr) of posted lines: ONE grouped statement."""
+def accounts_with_sums(
+    start: Any, end: Any
+) -> tuple[dict[int, AccountInfo], dict[int, tuple[Decimal, Decimal, Decimal, Decimal]]]:
+    """Every account of the workspace and, for those with posted lines up to ``end``, (opening Dr,
+    opening Cr, period Dr, period Cr): ONE statement, the accounts joined to the grouped sums."""
+    from crm.books.models import Account  # noqa: PLC0415
+
     before = JournalLine.entry_date < start
-    stmt = (
+    sums = (
         select(
-            JournalLine.account_id,
-            sum_when(before, JournalLine.debit),
-            sum_when(before, JournalLine.credit),
-            sum_when(~before, JournalLine.debit),
-            sum_when(~before, JournalLine.credit),
+            JournalLine.account_id.label("account_id"),
+            sum_when(before, JournalLine.debit).label("od"),
+            sum_when(before, JournalLine.credit).label("oc"),
+            sum_when(~before, JournalLine.debit).label("pd"),
+            sum_when(~before, JournalLine.credit).label("pc"),
         )
         .where(JournalLine.posted.is_(True), JournalLine.entry_date <= end)
         .group_by(JournalLine.account_id)
+        .subquery("tb")
     )
-    return {row[0]: (row[1], row[2], row[3], row[4]) for row in db.session.execute(stmt)}
+    name = Account.name_en if is_english() else Account.name_zh
+    stmt = select(
+        Account.id, Account.code, name, Account.parent_id, Account.type, Account.normal_balance,
+        sums.c.account_id, sums.c.od, sums.c.oc, sums.c.pd, sums.c.pc,
+    ).outerjoin(sums, sums.c.account_id == Account.id)  # fmt: skip
+    accounts: dict[int, AccountInfo] = {}
+    out: dict[int, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
+    for aid, code, label, parent_id, typ, normal, with_lines, od, oc, pd, pc in db.session.execute(stmt):
+        accounts[aid] = AccountInfo(aid, code, label, parent_id, typ, normal)
+        if with_lines is not None:
+            out[aid] = (od, oc, pd, pc)
+    return accounts, out
 
 
 @register("trial_balance")
 def trial_balance(tenant: Tenant, actor: Membership, params: dict[str, Any]) -> Report:
     rng, echo = parse_range(tenant, params)
-    sums = trial_balance_sums(rng.start, rng.end)
-    accounts = load_accounts()
+    accounts, sums = accounts_with_sums(rng.start, rng.end)
     # opening net, period Dr, period Cr per account, rolled up to every ancestor
     agg: dict[int, list[Decimal]] = {}
     for account_id, (od, oc, pd, pc) in sums.items():
@@ -348,8 +365,6 @@ def journal(tenant: Tenant, actor: Membership, params: dict[str, Any]) -> Report
         select(func.count(JournalLine.id), sum_when(literal(True), JournalLine.debit),
                sum_when(literal(True), JournalLine.credit)).where(in_range)
     ).one()  # fmt: skip
-    from crm.finreports.common import is_english  # noqa: PLC0415
-
     name_col = Account.name_en if is_english() else Account.name_zh
     stmt = (
         select(
