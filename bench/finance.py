@@ -295,13 +295,18 @@ def in_request(app: Any, tenant_id: int, member_id: int) -> Any:
     return stack, tenant, member
 
 
-def median_time(fn: Any, runs: int) -> tuple[float, Any]:
-    times, out = [], None
+def alternate(ours: Any, base: Any, runs: int) -> tuple[float, float, Any]:
+    """Median seconds of ``ours`` and of ``base``, run in turns (ours, base, ours, base …) so that
+    a change of load on the shared machine falls on both; and ours' last result."""
+    t_ours, t_base, out = [], [], None
     for _ in range(runs):
         t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+        out = ours()
+        t_ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        base()
+        t_base.append(time.perf_counter() - t0)
+    return statistics.median(t_ours), statistics.median(t_base), out
 
 
 def bare_xlsx(path: Path, report: Any, cells: list[list[Any]]) -> None:
@@ -350,8 +355,7 @@ def figure_a(app: Any, big: int, member: int, tmp: Path, runs: int) -> tuple[flo
             for row in rep.rows:
                 vals = list(row[:-1]) if marker is not None and row and row[-1] == marker else list(row)
                 cells.append([excel_number(v) if hasattr(v, "quantize") else v for v in vals])
-            ours_s, n = median_time(ours, runs)
-            bare_s, _ = median_time(lambda: bare_xlsx(tmp / "bare.xlsx", rep, cells), runs)
+            ours_s, bare_s, n = alternate(ours, lambda: bare_xlsx(tmp / "bare.xlsx", rep, cells), runs)
     return ours_s, bare_s, n
 
 
@@ -400,42 +404,54 @@ def figure_b(args: argparse.Namespace, small_to: str) -> list[dict[str, Any]]:
     return out
 
 
-def figure_c(app: Any, dsn: common.Dsn, big: int, member: int, runs: int) -> tuple[float, float, int]:
+def figure_c(
+    app: Any, dsn: common.Dsn, big: int, member: int, runs: int, statements: list[str]
+) -> tuple[float, float, int]:
+    """The trial balance through the builder vs the SQL it sent, replayed with psycopg as the app
+    role (the tenant set as the app sets it); runs in turns, median of ``runs`` each, each run in a
+    transaction of its own."""
     from sqlalchemy import event
 
     from crm.db import db
     from crm.finreports.base import build
 
     params = {"from": YEAR[0].isoformat(), "to": YEAR[1].isoformat()}
-    with app.app_context():
+    captured: list[tuple[str, Any]] = []
+
+    def _before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "set_config" not in statement:  # the replay sets the tenant itself
+            captured.append((statement, parameters))
+
+    with app.app_context(), psycopg.connect(dsn.libpq(APP_ROLE)) as bare:
         stack, tenant, m = in_request(app, big, member)
         with stack:
-            captured: list[tuple[str, Any]] = []
-
-            def _before(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-                captured.append((statement, parameters))
 
             def ours() -> int:
                 rep = build("trial_balance", tenant, m, dict(params))
-                return len(list(rep.rows))
+                n = len(list(rep.rows))
+                # End the transaction as a request does (the pool's reset rolls back), as the replay
+                # does: psycopg prepares a statement on its 5th execution in a connection and drops it
+                # at rollback, so in one long transaction runs 11+ would use PostgreSQL's generic
+                # plan (2× slower here), which no request ever gets.
+                db.session.rollback()
+                return n
 
             ours()  # warm
             event.listen(db.engine, "before_cursor_execute", _before)
-            n = ours()
+            ours()
             event.remove(db.engine, "before_cursor_execute", _before)
-            ours_s, n = median_time(ours, runs)
-    with psycopg.connect(dsn.libpq(APP_ROLE)) as bare:
+            statements.extend(sql for sql, _p in captured)
 
-        def replay() -> None:
-            with bare.cursor() as cur:
-                cur.execute("SELECT set_config('app.tenant_id', %s, true)", (str(big),))
-                for sql, p in captured:
-                    cur.execute(sql, p)
-                    cur.fetchall() if cur.description else None
-            bare.rollback()
+            def replay() -> None:
+                with bare.cursor() as cur:
+                    cur.execute("SELECT set_config('app.tenant_id', %s, true)", (str(big),))
+                    for sql, p in captured:
+                        cur.execute(sql, p)
+                        cur.fetchall() if cur.description else None
+                bare.rollback()
 
-        replay()
-        bare_s, _ = median_time(replay, runs)
+            replay()  # warm
+            ours_s, bare_s, n = alternate(ours, replay, runs)
     return ours_s, bare_s, n
 
 
@@ -486,8 +502,7 @@ def figure_d(app: Any, big: int, member: int, lines: int, runs: int) -> tuple[fl
             def bare() -> bytes:
                 return HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=static_only_fetcher()).write_pdf()
 
-            ours_s, data = median_time(ours, runs)
-            bare_s, _ = median_time(bare, runs)
+            ours_s, bare_s, _data = alternate(ours, bare, runs)
     return ours_s, bare_s, len(rows), total
 
 
@@ -501,7 +516,9 @@ def main() -> int:
     parser.add_argument("--superuser", default="postgres")
     parser.add_argument("--scale", type=float, default=1.0, help="1 = 1,000,000 lines in the big workspace")
     parser.add_argument("--tenants", type=int, default=100)
-    parser.add_argument("--runs", type=int, default=1, help="timed runs of (a) and (d); (c) runs 20×")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of (a), in turns with its baseline")
+    parser.add_argument("--pdf-runs", type=int, default=1, help="timed runs of (d), in turns with its baseline")
+    parser.add_argument("--tb-runs", type=int, default=20, help="timed runs of (c), in turns with its baseline")
     parser.add_argument("--pdf-lines", type=int, default=None, help="lines of the (d) PDF (10,000 × scale)")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument(
@@ -566,10 +583,11 @@ def main() -> int:
                 b = figure_b(args, small_to.isoformat())
             if "c" in want:
                 log("(c) trial balance")
-                c = figure_c(app, dsn, 1, finance[1], 20)
+                tb_sql: list[str] = []
+                c = figure_c(app, dsn, 1, finance[1], args.tb_runs, tb_sql)
             if "d" in want:
                 log(f"(d) PDF of {pdf_lines:,} ledger lines")
-                d = figure_d(app, 1, finance[1], pdf_lines, args.runs)
+                d = figure_d(app, 1, finance[1], pdf_lines, args.pdf_runs)
             print()
             print(f"PostgreSQL {version}; {len(tenants)} workspaces, {lines:,} journal lines; scale {args.scale}")
             print(f"big workspace: {big_lines:,} lines, {n_acc} accounts, {big_year:,} lines in {YEAR[0].year}")
@@ -592,9 +610,11 @@ def main() -> int:
                 print(f"    peak before writing (app + builder's first queries): {small['before_kb'] / 1024:.0f} MB / "
                       f"{large['before_kb'] / 1024:.0f} MB; growth: {grow_small:.0f}/{grow_large:.0f} MB")  # fmt: skip
             if "c" in want:
-                line(
-                    f"(c) trial balance {c[2]} rows vs its bare SQL (median of 20)", c[0] * 1000, c[1] * 1000, 1.5, "ms"
-                )
+                label = f"(c) trial balance {c[2]} rows vs its bare SQL (median of {args.tb_runs})"
+                line(label, c[0] * 1000, c[1] * 1000, 1.5, "ms")
+                print(f"    statements sent by a run (the bare replay runs the same): {len(tb_sql)}")
+                for sql in tb_sql:
+                    print(f"      {' '.join(sql.split())[:90]}")
             if "d" in want:
                 line(f"(d) GL PDF {d[2]:,} lines, {d[3]} pages vs WeasyPrint alone", d[0], d[1], 1.3)
             log(f"done in {time.perf_counter() - started:.0f} s")
