@@ -107,6 +107,7 @@ def _register_models() -> None:
     import crm.books.models  # noqa: F401
     import crm.catalog.models  # noqa: F401
     import crm.contracts.models  # noqa: F401
+    import crm.expenses.models  # noqa: F401
     import crm.imports.models  # noqa: F401
     import crm.invoicing.models  # noqa: F401
     import crm.kb.models  # noqa: F401
