@@ -228,3 +228,40 @@ def test_contribution_rates_are_saved_as_percentages_and_bad_ones_refused(app, s
         row = services.settings_for(None)  # type: ignore[arg-type]
         assert row.city == "杭州" and row.pension_employer == D("0.14") and row.housing_employee == D("0.12")
     assert date(2026, 1, 1)  # the rates apply from the next computed run
+
+
+@pytest.mark.redis
+def test_a_run_goes_through_rq_and_the_page_shows_its_progress_until_done(make_app, staffed, token_for, monkeypatch):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    import workers.runner
+    from tests.conftest import REDIS_URL
+
+    conn = Redis.from_url(REDIS_URL)
+    conn.flushdb()
+    try:
+        app = make_app(REDIS_URL=REDIS_URL, JOBS_INLINE=False)
+        client = app.test_client()
+        h = bearer(token_for(staffed["owner"]))
+        r = client.post("/api/v1/payroll-runs", json={"period": "2026-01"}, headers=h)
+        assert r.status_code == 202 and r.get_json()["employee_count"] == 0
+        run_id, job_id = r.get_json()["id"], r.get_json()["job_id"]
+        from tests.helpers import login
+
+        login(client, staffed["owner"].email)
+        page = client.get(f"/w/{staffed.slug}/finance/payroll/runs/{run_id}").get_data(as_text=True)
+        assert f'id="job-{job_id}"' in page
+        with app.app_context():
+            from workers.queue import redis_connection
+
+            q = Queue("default", connection=redis_connection())
+            monkeypatch.setattr(workers.runner, "_app", app)
+            SimpleWorker([q], connection=q.connection).work(burst=True)
+        body = client.get(f"/api/v1/payroll-runs/{run_id}", headers=h).get_json()
+        assert body["employee_count"] == 2 and len(body["lines"]) == 2
+        page = client.get(f"/w/{staffed.slug}/finance/payroll/runs/{run_id}").get_data(as_text=True)
+        assert f'id="job-{job_id}"' not in page and "张三" in page
+    finally:
+        conn.flushdb()
+        conn.close()

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
@@ -35,6 +36,11 @@ from roles.checks import PermissionDenied, require
 from workers.models import JobRecord
 
 bp = Blueprint("payroll", __name__, url_prefix="/w/<slug>")
+JOB_ERRORS = {
+    "internal": _l("Something went wrong while computing the payroll. It has been logged; please run it again."),
+    "transient": _l("A service was briefly unavailable; the job will retry by itself."),
+    "queue_unavailable": _l("The job service was unavailable, so the job never started. Please try again."),
+}
 PAY = "/finance/payroll"
 MANAGE = services.PERMISSION
 
@@ -127,7 +133,7 @@ def run_show(payroll_run_id: int):  # type: ignore[no-untyped-def]
     pay_form.on.data = services.books.today_in(g.tenant).isoformat()
     return render_template(
         "payroll/run.html", run=run, lines=services.lines_of(run), job=job, pay_form=pay_form,
-        errors={}, kinds={}, **_ctx(),
+        errors=JOB_ERRORS, kinds={}, **_ctx(),
     )  # fmt: skip
 
 
