@@ -265,3 +265,26 @@ def test_a_run_goes_through_rq_and_the_page_shows_its_progress_until_done(make_a
     finally:
         conn.flushdb()
         conn.close()
+
+
+def test_the_payroll_role_runs_payroll_without_being_an_administrator(app, staffed, client_as, token_for):
+    from tests.factories import add_member
+
+    with app.app_context():
+        officer = add_member(staffed, "payroll", "payroll@alpha.example.com", "钱会计")
+        db.session.commit()
+    client = client_as(officer)
+    for url in ("/finance/payroll", "/finance/payroll/employees", "/finance/payroll/settings"):
+        assert client.get(f"/w/{staffed.slug}{url}").status_code == 200
+    r = client.post("/api/v1/payroll-runs", json={"period": "2026-01"}, headers=bearer(token_for(officer)))
+    assert r.status_code == 202
+    assert client_as(staffed["admin"]).get(f"/w/{staffed.slug}/finance/payroll").status_code == 403
+
+
+def test_sidebar_offers_payroll_to_payroll_staff_only_and_payslips_to_everyone(staffed, client_as):
+    payroll_href = f'href="/w/{staffed.slug}/finance/payroll"'
+    payslips_href = f'href="/w/{staffed.slug}/office/payslips"'
+    owner = client_as(staffed["owner"]).get(f"/w/{staffed.slug}/office/").get_data(as_text=True)
+    finance = client_as(staffed["finance"]).get(f"/w/{staffed.slug}/office/").get_data(as_text=True)
+    assert payroll_href in owner and payroll_href not in finance
+    assert payslips_href in owner and payslips_href in finance
