@@ -436,6 +436,7 @@ def _entry_form(entry: JournalEntry | None):  # type: ignore[no-untyped-def]
             entry_date = _date(values["entry_date"])
             data = books.EntryInput(entry_date, values["memo"], lines)
             if not errors:
+                is_new = entry is None
                 try:
                     if entry is None:
                         entry = books.create_entry(tenant, g.member, data)
@@ -446,7 +447,7 @@ def _entry_form(entry: JournalEntry | None):  # type: ignore[no-untyped-def]
                 except InvalidInput as err:
                     db.session.rollback()
                     errors = dict(err.errors)
-                    if entry is not None and entry.id is None:
+                    if is_new:  # created, then refused (a closed month): rolled back, so still a new entry
                         entry = None
                 else:
                     db.session.commit()

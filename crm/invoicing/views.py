@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from crm.books.services import today_in
 from crm.catalog.services import product_choices
@@ -30,6 +31,8 @@ from roles.checks import require
 bp = Blueprint("invoicing", __name__, url_prefix="/w/<slug>/finance")
 
 PAGE_SIZE = 50
+# "Open" alone is also the verb (查看) on other pages: a document's status says it with a context.
+SHOWN_STATUS_LABELS = {**STATUS_LABELS, "posted": lazy_pgettext("document status", "Open")}
 KINDS = {
     "receivable": {"prefix": "invoice", "list": "invoicing.invoices", "var": "invoice_id",
                    "title": _l("Invoices"), "one": _l("Invoice"), "new": _l("New invoice")},
@@ -63,7 +66,7 @@ def _date_arg(name: str) -> date | None:
 def _ctx(direction: str) -> dict[str, Any]:
     return {
         "direction": direction, "k": KINDS[direction], "ep": lambda action: _ep(direction, action),
-        "doc_url": doc_url, "status_labels": STATUS_LABELS, "badges": STATUS_BADGES,
+        "doc_url": doc_url, "status_labels": SHOWN_STATUS_LABELS, "badges": STATUS_BADGES,
     }  # fmt: skip
 
 
