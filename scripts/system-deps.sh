@@ -12,8 +12,9 @@ set -euo pipefail
 # WeasyPrint renders PDFs through Pango/HarfBuzz; Chinese text needs a CJK font;
 # poppler-utils (pdftotext, pdfinfo) reads generated PDFs back.
 runtime=(fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
-# Browser tests drive Debian's /usr/bin/chromium through Playwright.
-testing=(chromium)
+# Browser tests drive Debian's /usr/bin/chromium through Playwright; the sales-ledger export
+# test recalculates the xlsx with LibreOffice headless (soffice) to check its SUMIFS formulas.
+testing=(chromium libreoffice-calc-nogui)
 
 case "${1:-}" in
   "") wanted=("${runtime[@]}" "${testing[@]}") ;;

@@ -210,7 +210,7 @@ def test_twelve_months_in_a_row_give_each_employee_the_years_tax(app, owner):
         reference = make_employee(actor, 1, si_base=BASE_FOR_2000, hf_base=BASE_FOR_2000, hire_date=date(2020, 3, 1))
         services.save_special_deduction(tenant, actor, reference, {"period": "2025-12", "housing_loan": "1000"})
         high = make_employee(actor, 2, base_salary="100000")
-        july = make_employee(actor, 3, hire_date=date(2026, 7, 6), si_base=BASE_FOR_2000, hf_base=BASE_FOR_2000)
+        july = make_employee(actor, 3, hire_date=date(2026, 7, 1), si_base=BASE_FOR_2000, hf_base=BASE_FOR_2000)
         services.save_special_deduction(tenant, actor, july, {"period": "2026-07", "children": "1", "infants": "0"})
         june = make_employee(actor, 4, leave_date=date(2026, 6, 30))
         for month in range(1, 13):
@@ -257,3 +257,24 @@ def test_payslips_are_the_employees_own_and_payroll_staffs(app, tenant_a, owner)
         assert not services.may_see_payslip(fin, line)
         assert [x.id for x in services.payslips_of(rep)] == [line.id]
         assert services.payslips_of(rival) == []
+
+
+def test_hire_and_leave_during_a_month_pay_the_days_employed(app, owner):
+    with _ctx(app, owner):
+        actor = _actor(owner)
+        joiner = make_employee(actor, 1, hire_date=date(2026, 7, 16), allowances="3100", si_base="10000")
+        leaver = make_employee(actor, 2, hire_date=date(2020, 1, 1), leave_date=date(2026, 6, 15))
+        make_employee(actor, 3, hire_date=date(2026, 8, 1))  # not yet employed in July
+        june = {x.employee_id: x for x in run_month(actor, "2026-06").lines}
+        july = {x.employee_id: x for x in run_month(actor, "2026-07").lines}
+        assert set(july) == {joiner.id}
+        first = july[joiner.id]
+        assert (first.days_paid, first.days_in_month) == (16, 31)
+        assert first.base_salary == D("10322.58") and first.allowances == D("1600.00")
+        assert first.gross == D("11922.58")
+        # Social insurance is due for the whole month.
+        assert first.pension_employee == D("800.00")
+        assert first.months_employed == 1
+        last = june[leaver.id]
+        assert (last.days_paid, last.days_in_month, last.gross) == (15, 30, D("10000.00"))
+        assert last.months_employed == 6

@@ -241,6 +241,10 @@ class PayrollLine(TenantScoped, Model):
     special_additional: Mapped[Decimal] = mapped_column(Money(), default=ZERO, nullable=False)
     taxable: Mapped[Decimal] = mapped_column(Money(), default=ZERO, nullable=False)  # this month's share
     months_employed: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
+    # A hire or leave during the month: base, allowances and deductions are paid for these
+    # calendar days of the month's (social insurance and housing fund are due for the whole month).
+    days_paid: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    days_in_month: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     cumulative_gross: Mapped[Decimal] = mapped_column(Money(), default=ZERO, nullable=False)
     cumulative_basic: Mapped[Decimal] = mapped_column(Money(), default=ZERO, nullable=False)
     cumulative_si_hf: Mapped[Decimal] = mapped_column(Money(), default=ZERO, nullable=False)
@@ -273,6 +277,10 @@ class PayrollLine(TenantScoped, Model):
     def total_pay(self) -> Decimal:
         """Gross wages plus a separately taxed bonus: what the employer owes before withholdings."""
         return self.gross + (self.bonus if self.bonus_method == "separate" else ZERO)
+
+    @property
+    def is_partial_month(self) -> bool:
+        return self.days_paid < self.days_in_month
 
     @property
     def total_tax(self) -> Decimal:

@@ -450,13 +450,23 @@ def compute_line(
     employee: Employee, rates: PayrollSettings, year: int, month: int, prior: tax.Cumulative,
     special_additional: Decimal, bonus: Decimal,
 ) -> PayrollLine:  # fmt: skip
-    """One employee's month, not yet added to a run."""
-    wages = employee.base_salary + employee.allowances - employee.deductions
+    """One employee's month, not yet added to a run. A hire or leave during the month pays
+    base, allowances and deductions for the calendar days employed."""
+    first, last = date(year, month, 1), month_end(year, month)
+    start = max(employee.hire_date, first)
+    end = min(employee.leave_date or last, last)
+    days, in_month = (end - start).days + 1, last.day
+
+    def share(amount: Decimal) -> Decimal:
+        return amount if days >= in_month else to_money(amount * days / in_month)
+
+    base, allowances, deductions = share(employee.base_salary), share(employee.allowances), share(employee.deductions)
+    wages = base + allowances - deductions
     line = PayrollLine(
         employee_id=employee.id, year=year, month=month, employee_name=employee.name,
-        department_id=employee.department_id, base_salary=employee.base_salary, allowances=employee.allowances,
-        deductions=employee.deductions, bonus=bonus, bonus_method=employee.bonus_method,
-        bank_name=employee.bank_name, bank_account=employee.bank_account,
+        department_id=employee.department_id, base_salary=base, allowances=allowances,
+        deductions=deductions, bonus=bonus, bonus_method=employee.bonus_method,
+        bank_name=employee.bank_name, bank_account=employee.bank_account, days_paid=days, days_in_month=in_month,
     )  # fmt: skip
     folded = bonus if employee.bonus_method == "folded" else ZERO
     line.gross = to_money(wages + folded)

@@ -172,6 +172,8 @@ def upgrade():
     sa.Column('special_additional', crm.db.Money(), nullable=False),
     sa.Column('taxable', crm.db.Money(), nullable=False),
     sa.Column('months_employed', sa.Integer(), nullable=False),
+    sa.Column('days_paid', sa.Integer(), nullable=False),
+    sa.Column('days_in_month', sa.Integer(), nullable=False),
     sa.Column('cumulative_gross', crm.db.Money(), nullable=False),
     sa.Column('cumulative_basic', crm.db.Money(), nullable=False),
     sa.Column('cumulative_si_hf', crm.db.Money(), nullable=False),
