@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.books.views import bp as books_bp
     from crm.catalog.views import bp as products_bp
     from crm.contracts.views import bp as contracts_bp
+    from crm.expenses.views import bp as expenses_bp
     from crm.finreports.export_views import bp as finreport_exports_bp
     from crm.finreports.views import bp as finreports_bp
     from crm.imports.views import bp as imports_bp
@@ -185,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(finreports_bp)
     app.register_blueprint(finreport_exports_bp)
     app.register_blueprint(books_bp)
+    app.register_blueprint(expenses_bp)
     app.register_blueprint(payroll_bp)
     init_api(app)
 

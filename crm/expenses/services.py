@@ -53,8 +53,10 @@ from crm.expenses.models import (
 )
 from crm.numbering import format_number, next_seq
 from crm.pipeline.models import Opportunity
+from crm.pipeline.services import opportunity_filter
 from crm.sales.models import Customer
 from crm.sales.services import InvalidInput
+from crm.sales.visibility import customer_filter
 from roles.checks import PermissionDenied, can
 from tenants.models import Membership, Tenant
 
@@ -282,14 +284,20 @@ def _validate(tenant: Tenant, actor: Membership, data: ClaimInput, claim: Expens
         and db.session.scalar(select(Department.id).where(Department.id == department_id)) is None
     ):
         errors["department_id"] = _("Choose a department of this workspace.")
+    claimant = claim.claimant if claim is not None else actor
     customer_id = _int_or_none(data.customer_id)
-    if customer_id is not None and db.session.scalar(select(Customer.id).where(Customer.id == customer_id)) is None:
-        errors["customer_id"] = _("Choose a customer of this workspace.")
+    if (
+        customer_id is not None
+        and db.session.scalar(select(Customer.id).where(Customer.id == customer_id, customer_filter(claimant))) is None
+    ):
+        errors["customer_id"] = _("Choose one of your customers.")
     opportunity_id = _int_or_none(data.opportunity_id)
     if opportunity_id is not None:
-        opp = db.session.scalar(select(Opportunity).where(Opportunity.id == opportunity_id))
+        opp = db.session.scalar(
+            select(Opportunity).where(Opportunity.id == opportunity_id, opportunity_filter(claimant))
+        )
         if opp is None:
-            errors["opportunity_id"] = _("Choose an opportunity of this workspace.")
+            errors["opportunity_id"] = _("Choose one of your opportunities.")
         elif customer_id is None:
             customer_id = opp.customer_id
         elif opp.customer_id != customer_id:
@@ -942,3 +950,19 @@ def _labels(by: str, keys: list[Any]) -> dict[Any, str]:
 
 def department_choices() -> list[Department]:
     return list(db.session.scalars(select(Department).where(Department.is_active.is_(True)).order_by(Department.name)))
+
+
+def customer_choices(member: Membership, selected: int | None = None, limit: int = 300) -> list[tuple[int, str]]:
+    """The customers a claim of this member may name (those they can read in Sales)."""
+    stmt = select(Customer.id, Customer.name).where(Customer.archived_at.is_(None), customer_filter(member))
+    pairs = [(i, n) for i, n in db.session.execute(stmt.order_by(Customer.name).limit(limit))]
+    if selected and all(i != selected for i, _n in pairs):
+        pairs += [
+            (i, n) for i, n in db.session.execute(select(Customer.id, Customer.name).where(Customer.id == selected))
+        ]
+    return pairs
+
+
+def opportunity_choices(member: Membership, limit: int = 300) -> list[tuple[int, str]]:
+    stmt = select(Opportunity.id, Opportunity.title).where(opportunity_filter(member))
+    return [(i, n) for i, n in db.session.execute(stmt.order_by(Opportunity.id.desc()).limit(limit))]
