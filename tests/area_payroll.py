@@ -105,6 +105,13 @@ ROWS: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/payroll-runs"):            row(401, 422, 403, 403, 403, 403),  # no period
     ("GET", API_RUN):                            A200,
     ("POST", API_RUN + "/confirm"):              A200,
+    ("POST", API_RUN + "/pay"):                  row(401, 422, 403, 403, 403, 403),  # a draft: refused
+    ("GET", API_EMP + "/special-deductions"):    A200,
+    ("POST", API_EMP + "/special-deductions"):   row(401, 422, 403, 403, 403, 403),  # no month
+    ("GET", API_EMP + "/bonuses"):               A200,
+    ("POST", API_EMP + "/bonuses"):              row(401, 422, 403, 403, 403, 403),  # no month
+    ("GET", "/api/v1/payroll-settings"):         A200,
+    ("PATCH", "/api/v1/payroll-settings"):       A200,  # empty patch: saved as it is
     ("GET", "/api/v1/payslips"):                 row(401, 200, 200, 200, 200, 200),  # own only
     ("GET", API_SLIP):                           row(401, 200, 403, 403, 200, 403),
 }

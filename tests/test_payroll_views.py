@@ -288,3 +288,34 @@ def test_sidebar_offers_payroll_to_payroll_staff_only_and_payslips_to_everyone(s
     finance = client_as(staffed["finance"]).get(f"/w/{staffed.slug}/office/").get_data(as_text=True)
     assert payroll_href in owner and payroll_href not in finance
     assert payslips_href in owner and payslips_href in finance
+
+
+def test_api_declares_deductions_and_bonuses_sets_rates_and_pays_a_run(app, staffed, client, token_for):
+    h = bearer(token_for(staffed["owner"]))
+    with in_tenant(app, staffed.id):
+        zhang = db.session.scalars(select(Employee.id).where(Employee.name == "张三")).one()
+    base = f"/api/v1/employees/{zhang}"
+    r = client.post(base + "/special-deductions", json={"period": "2026-01", "children": 1, "housing_rent": "1500"},
+                    headers=h)  # fmt: skip
+    assert r.status_code == 201 and r.get_json()["total"] == "3500.00"
+    bad = client.post(base + "/special-deductions", json={"period": "2026-01", "housing_loan": "1000",
+                                                           "housing_rent": "1500"}, headers=h)  # fmt: skip
+    assert bad.status_code == 422 and "housing_rent" in bad.get_json()["errors"]["json"]
+    assert client.get(base + "/special-deductions", headers=h).get_json()[0]["period"] == "2026-01"
+    r = client.post(base + "/bonuses", json={"period": "2026-01", "amount": "36000"}, headers=h)
+    assert r.status_code == 200 and r.get_json() == [{"id": r.get_json()[0]["id"], "period": "2026-01",
+                                                     "amount": "36000.00"}]  # fmt: skip
+    rates = client.patch("/api/v1/payroll-settings", json={"housing_employee": "5", "housing_employer": "5"},
+                         headers=h).get_json()  # fmt: skip
+    assert rates["housing_employee"] == "5.00" and rates["pension_employee"] == "8.00"
+    assert client.patch("/api/v1/payroll-settings", json={"pension_employer": "70"}, headers=h).status_code == 422
+    run_id = client.post("/api/v1/payroll-runs", json={"period": "2026-01"}, headers=h).get_json()["id"]
+    line = next(x for x in client.get(f"/api/v1/payroll-runs/{run_id}", headers=h).get_json()["lines"]
+                if x["employee_id"] == zhang)  # fmt: skip
+    # 20,000 − 5,000 − 3,500: 11,500 taxable (no social insurance base); the bonus apart: 1,080.
+    assert line["taxable"] == "11500.00" and line["tax"] == "345.00" and line["bonus_tax"] == "1080.00"
+    refused = client.post(f"/api/v1/payroll-runs/{run_id}/pay", json={}, headers=h)
+    assert refused.status_code == 422 and refused.get_json()["rule"] == "not_confirmed"
+    client.post(f"/api/v1/payroll-runs/{run_id}/confirm", headers=h)
+    paid = client.post(f"/api/v1/payroll-runs/{run_id}/pay", json={"date": "2026-02-10"}, headers=h)
+    assert paid.status_code == 200 and paid.get_json()["status"] == "paid" and paid.get_json()["payment_entry_id"]

@@ -4,7 +4,10 @@ workspace's object is 404)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from decimal import Decimal
+from functools import wraps
+from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
@@ -22,6 +25,10 @@ from roles.checks import PermissionDenied, can, require
 employees_bp = Blueprint("api_employees", __name__, url_prefix="/employees", description="Employees (员工)")
 runs_bp = Blueprint("api_payroll_runs", __name__, url_prefix="/payroll-runs", description="Payroll runs (工资)")
 payslips_bp = Blueprint("api_payslips", __name__, url_prefix="/payslips", description="Payslips (工资条)")
+settings_bp = Blueprint(
+    "api_payroll_settings", __name__, url_prefix="/payroll-settings",
+    description="Social insurance and housing fund rates (社保公积金比例)",
+)  # fmt: skip
 
 MANAGE = services.PERMISSION
 Money = fields.Decimal(as_string=True, dump_only=True)
@@ -100,6 +107,49 @@ class PayrollRunCreateSchema(Schema):
     period = fields.String(load_default=None, metadata={"description": "YYYY-MM"})
 
 
+class SpecialDeductionSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    period = fields.String(attribute="key", metadata={"description": "YYYY-MM: in effect from this month"})
+    children = fields.Integer(load_only=True, metadata={"description": "children in education (2,000 each)"})
+    infants = fields.Integer(load_only=True, metadata={"description": "children under 3 (2,000 each)"})
+    children_education = fields.Decimal(as_string=True, dump_only=True)
+    infant_care = fields.Decimal(as_string=True, dump_only=True)
+    elderly_support = fields.Decimal(as_string=True)
+    housing_loan = fields.Decimal(as_string=True)
+    housing_rent = fields.Decimal(as_string=True)
+    continuing_education = fields.Decimal(as_string=True)
+    total = fields.Decimal(as_string=True, dump_only=True)
+
+
+class BonusSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    period = fields.String(attribute="key", metadata={"description": "YYYY-MM: paid with this month's payroll"})
+    amount = fields.Decimal(as_string=True, metadata={"description": "0 removes it"})
+
+
+class PayrollSettingsSchema(Schema):
+    city = fields.String(validate=validate.Length(max=40))
+    pension_employee = fields.Decimal(as_string=True, metadata={"description": "percent, 0–50"})
+    pension_employer = fields.Decimal(as_string=True)
+    medical_employee = fields.Decimal(as_string=True)
+    medical_employer = fields.Decimal(as_string=True)
+    unemployment_employee = fields.Decimal(as_string=True)
+    unemployment_employer = fields.Decimal(as_string=True)
+    injury_employer = fields.Decimal(as_string=True)
+    maternity_employer = fields.Decimal(as_string=True)
+    housing_employee = fields.Decimal(as_string=True)
+    housing_employer = fields.Decimal(as_string=True)
+
+
+class PayrollSettingsPatchSchema(PayrollSettingsSchema):
+    pass
+
+
+class PayrollRunPaySchema(Schema):
+    account_id = fields.Integer(allow_none=True, metadata={"description": "a bank or cash account; default: 银行存款"})
+    date = fields.Date(allow_none=True, metadata={"description": "defaults to today"})
+
+
 def _fail(err: Exception) -> NoReturn:
     fail(err, "You may not do this.")
 
@@ -116,6 +166,33 @@ def _run(run_id: int) -> PayrollRun:
     if r is None:
         abort(404, message="No such payroll run.")
     return r
+
+
+def _employee_wall(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Another workspace's employee is 404 before the body is read."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        _employee(kwargs["employee_id"])
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _run_wall(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        _run(kwargs["payroll_run_id"])
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _percent_view(row: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"city": row.city}
+    for name in services.rate_fields():
+        out[name] = (row.rate(*name.rsplit("_", 1)) * 100).quantize(Decimal("0.01"))
+    return out
 
 
 @employees_bp.route("")
@@ -146,6 +223,7 @@ class EmployeeItem(MethodView):
         return _employee(employee_id)
 
     @require(MANAGE)
+    @_employee_wall
     @employees_bp.arguments(PayrollEmployeePatchSchema(partial=True))
     @employees_bp.response(200, PayrollEmployeeSchema)
     def patch(self, data, employee_id: int):  # type: ignore[no-untyped-def]
@@ -159,6 +237,81 @@ class EmployeeItem(MethodView):
             _fail(err)
         db.session.commit()
         return e
+
+
+@employees_bp.route("/<int:employee_id>/special-deductions")
+class EmployeeSpecialDeductions(MethodView):
+    @require(MANAGE)
+    @employees_bp.response(200, SpecialDeductionSchema(many=True))
+    def get(self, employee_id: int):  # type: ignore[no-untyped-def]
+        """Declared special additional deductions, latest first."""
+        return services.special_deductions_of(_employee(employee_id))
+
+    @require(MANAGE)
+    @_employee_wall
+    @employees_bp.arguments(SpecialDeductionSchema)
+    @employees_bp.response(201, SpecialDeductionSchema)
+    def post(self, data, employee_id: int):  # type: ignore[no-untyped-def]
+        """Declare (or replace) the deductions in effect from a month."""
+        data = dict(data)
+        if "key" in data:
+            data["period"] = data.pop("key")
+        try:
+            row = services.save_special_deduction(g.tenant, g.member, _employee(employee_id), data)
+        except (InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+        return row
+
+
+@employees_bp.route("/<int:employee_id>/bonuses")
+class EmployeeBonuses(MethodView):
+    @require(MANAGE)
+    @employees_bp.response(200, BonusSchema(many=True))
+    def get(self, employee_id: int):  # type: ignore[no-untyped-def]
+        return services.bonuses_of(_employee(employee_id))
+
+    @require(MANAGE)
+    @_employee_wall
+    @employees_bp.arguments(BonusSchema)
+    @employees_bp.response(200, BonusSchema(many=True))
+    def post(self, data, employee_id: int):  # type: ignore[no-untyped-def]
+        """Set the one-off bonus paid with a month's payroll (0 removes it); answers all bonuses."""
+        data = dict(data)
+        if "key" in data:
+            data["period"] = data.pop("key")
+        employee = _employee(employee_id)
+        try:
+            services.save_bonus(g.tenant, g.member, employee, data)
+        except (InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+        return services.bonuses_of(employee)
+
+
+@settings_bp.route("")
+class PayrollSettingsItem(MethodView):
+    @require(MANAGE)
+    @settings_bp.response(200, PayrollSettingsSchema)
+    def get(self):  # type: ignore[no-untyped-def]
+        """The rates as percentages of each employee's base."""
+        row = services.settings_for(g.tenant)
+        db.session.commit()
+        return _percent_view(row)
+
+    @require(MANAGE)
+    @settings_bp.arguments(PayrollSettingsPatchSchema(partial=True))
+    @settings_bp.response(200, PayrollSettingsSchema)
+    def patch(self, data):  # type: ignore[no-untyped-def]
+        try:
+            row = services.save_settings(g.tenant, g.member, dict(data))
+        except (InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+        return _percent_view(row)
 
 
 @runs_bp.route("")
@@ -217,6 +370,24 @@ class RunConfirm(MethodView):
         return run
 
 
+@runs_bp.route("/<int:payroll_run_id>/pay")
+class RunPay(MethodView):
+    @require(MANAGE)
+    @_run_wall
+    @runs_bp.arguments(PayrollRunPaySchema)
+    @runs_bp.response(200, PayrollRunSchema)
+    def post(self, data, payroll_run_id: int):  # type: ignore[no-untyped-def]
+        """Mark a confirmed run paid: Dr 应付职工薪酬—工资 / Cr the bank account, the net pay."""
+        run = _run(payroll_run_id)
+        try:
+            services.pay_run(g.tenant, g.member, run, data.get("account_id"), data.get("date"))
+        except (InvalidInput, PermissionDenied) as err:
+            db.session.rollback()
+            _fail(err)
+        db.session.commit()
+        return run
+
+
 @payslips_bp.route("")
 class Payslips(MethodView):
     @require("office.access")
@@ -241,4 +412,4 @@ class PayslipItem(MethodView):
         return line
 
 
-blueprints = [employees_bp, runs_bp, payslips_bp]
+blueprints = [employees_bp, runs_bp, payslips_bp, settings_bp]
