@@ -13,13 +13,13 @@ from crm.payroll.tax import Cumulative, MonthIncome
 D = Decimal
 
 
-def run_year(months: list[MonthIncome], first_month: int = 1) -> list[Decimal]:
+def run_year(months: list[MonthIncome]) -> list[Decimal]:
+    """The tax withheld in each month, from January, employed all year."""
     prior, out = Cumulative(), []
     for i, month in enumerate(months):
         result = tax.withhold(prior, month, i + 1)
         out.append(result.tax)
         prior = tax.carry(result)
-    assert first_month >= 1
     return out
 
 

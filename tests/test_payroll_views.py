@@ -319,3 +319,24 @@ def test_api_declares_deductions_and_bonuses_sets_rates_and_pays_a_run(app, staf
     client.post(f"/api/v1/payroll-runs/{run_id}/confirm", headers=h)
     paid = client.post(f"/api/v1/payroll-runs/{run_id}/pay", json={"date": "2026-02-10"}, headers=h)
     assert paid.status_code == 200 and paid.get_json()["status"] == "paid" and paid.get_json()["payment_entry_id"]
+
+
+def test_my_payslips_page_issues_constant_sql_with_1_and_6_months(app, staffed, client_as, count_queries):
+    client = client_as(staffed["sales"])
+    url = f"/w/{staffed.slug}/office/payslips"
+    with in_tenant(app, staffed.id, staffed["owner"].user_id):
+        actor = db.session.get(Membership, staffed["owner"].id)
+        run_month(actor, "2026-01")
+        db.session.commit()
+    assert client.get(url).status_code == 200
+    with count_queries() as small:
+        assert client.get(url).status_code == 200
+    with in_tenant(app, staffed.id, staffed["owner"].user_id):
+        actor = db.session.get(Membership, staffed["owner"].id)
+        for month in range(2, 7):
+            run_month(actor, f"2026-{month:02d}")
+        db.session.commit()
+    with count_queries() as large:
+        page = client.get(url)
+    assert page.get_data(as_text=True).count("/payslips/") >= 6
+    assert small.count == large.count, "\n".join(large.statements)
