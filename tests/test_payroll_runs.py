@@ -278,3 +278,18 @@ def test_hire_and_leave_during_a_month_pay_the_days_employed(app, owner):
         last = june[leaver.id]
         assert (last.days_paid, last.days_in_month, last.gross) == (15, 30, D("10000.00"))
         assert last.months_employed == 6
+
+
+def test_paying_asks_which_bank_when_the_bank_account_has_sub_accounts(app, owner):
+    with _ctx(app, owner):
+        actor, tenant = _actor(owner), _tenant(owner)
+        make_employee(actor, 1)
+        run = run_month(actor, "2026-01")
+        bank = books.account_for("bank")
+        icbc = books.add_sub_account(tenant, actor, bank, bank.code + "01", "工商银行基本户")
+        with pytest.raises(InvalidInput) as err:
+            services.pay_run(tenant, actor, run, pay_date=date(2026, 2, 5))
+        assert "account_id" in err.value.errors
+        services.pay_run(tenant, actor, run, icbc.id, date(2026, 2, 5))
+        assert run.status == "paid"
+        assert -books.account_balance(icbc.id) == run.total_net

@@ -655,6 +655,8 @@ def pay_run(
         raise RuleViolation("not_confirmed", {"run": _("Only a confirmed, unpaid payroll can be marked paid.")})
     if account_id is None:
         bank = books.account_for("bank")
+        if books.has_children([bank.id]):
+            raise InvalidInput({"account_id": _("Choose which bank account the pay went out of.")})
     else:
         bank = db.session.get(Account, account_id)
         if bank is None or bank.tenant_id != tenant.id or not bank.is_cash:
