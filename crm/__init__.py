@@ -111,6 +111,7 @@ def _register_models() -> None:
     import crm.imports.models  # noqa: F401
     import crm.invoicing.models  # noqa: F401
     import crm.kb.models  # noqa: F401
+    import crm.ledger.models  # noqa: F401
     import crm.notifications.models  # noqa: F401
     import crm.numbering  # noqa: F401
     import crm.orders.models  # noqa: F401
@@ -140,9 +141,11 @@ def _register_blueprints(app: Flask) -> None:
     from crm.finreports.export_views import bp as finreport_exports_bp
     from crm.finreports.views import bp as finreports_bp
     from crm.imports.views import bp as imports_bp
+    from crm.imports.views import finance_bp as journal_imports_bp
     from crm.invoicing.views import bp as invoicing_bp
     from crm.jobs.views import bp as jobs_bp
     from crm.kb.views import bp as kb_bp
+    from crm.ledger.views import bp as ledger_bp
     from crm.letterhead.views import bp as letterhead_bp
     from crm.members.views import bp as members_bp
     from crm.notifications.views import bp as notifications_bp
@@ -178,7 +181,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(quotes_bp)
     app.register_blueprint(contracts_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(ledger_bp)
     app.register_blueprint(imports_bp)
+    app.register_blueprint(journal_imports_bp)
     app.register_blueprint(invoicing_bp)
     app.register_blueprint(kb_bp)
     app.register_blueprint(work_reports_bp)

@@ -8,6 +8,7 @@ from typing import Any
 from workers.jobs.audit_export import audit_export
 from workers.jobs.customers_export import customers_export
 from workers.jobs.import_commit import import_commit
+from workers.jobs.ledger_export import ledger_export
 from workers.jobs.members_export import members_export
 from workers.jobs.payroll_run import payroll_run
 from workers.jobs.period_close import period_close
@@ -20,6 +21,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "audit_export": audit_export,
     "customers_export": customers_export,
     "import_commit": import_commit,
+    "ledger_export": ledger_export,
     "members_export": members_export,
     "payroll_run": payroll_run,
     "period_close": period_close,

@@ -287,10 +287,12 @@ def _all_blueprints() -> list[Blueprint]:
     from crm.books.api import blueprints as books_blueprints
     from crm.catalog.api import blueprints as catalog_blueprints
     from crm.contracts.api import blueprints as contracts_blueprints
+    from crm.expenses.api import blueprints as expenses_blueprints
     from crm.finreports.api import blueprints as finreports_blueprints
     from crm.imports.api import blueprints as imports_blueprints
     from crm.invoicing.api import blueprints as invoicing_blueprints
     from crm.kb.api import blueprints as kb_blueprints
+    from crm.ledger.api import blueprints as ledger_blueprints
     from crm.orders.api import blueprints as orders_blueprints
     from crm.payroll.api import blueprints as payroll_blueprints
     from crm.pipeline.api import blueprints as pipeline_blueprints
@@ -311,7 +313,9 @@ def _all_blueprints() -> list[Blueprint]:
         *settlement_blueprints,
         *invoicing_blueprints,
         *finreports_blueprints,
+        *expenses_blueprints,
         *payroll_blueprints,
+        *ledger_blueprints,
     ]  # fmt: skip
 
 

@@ -11,6 +11,7 @@ KIND_PERMISSION = {
     "audit_export": "audit.view",
     "customers_export": "sales.access",
     "import_commit": "imports.run",
+    "ledger_export": "sales.access",
     "members_export": "members.export",
     "payroll_run": "payroll.manage",
     "period_close": "periods.close",
