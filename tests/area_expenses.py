@@ -97,7 +97,7 @@ API_PAYERS = row(401, 200, 200, 403, 403, 200)
 
 # fmt: off
 #                                                          anon owner admin mgr sales finance
-_ROWS: dict[tuple[str, str], dict[str, int]] = {
+ROWS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", OFF):                                          members(200),
     ("GET", OFF + "/claims/new"):                          members(200),
     ("POST", OFF + "/claims/new"):                         members(400),  # empty form
@@ -144,13 +144,13 @@ _ROWS: dict[tuple[str, str], dict[str, int]] = {
 }
 # fmt: on
 
-_PARAMS = {
+PARAMS = {
     "expense_claim_id": lambda w, role: w.expense_claim_id["a"],
     "expense_advance_id": lambda w, role: w.expense_advance_id["a"],
     "expense_line_id": lambda w, role: w.expense_line_id["a"],
     "expense_category_id": lambda w, role: w.expense_category_id["a"],
 }
-_OBJECTS = {
+OBJECTS = {
     "expense_claim_id": lambda w: w.expense_claim_id["a"],
     "expense_advance_id": lambda w: w.expense_advance_id["a"],
     "expense_line_id": lambda w: w.expense_line_id["a"],
@@ -158,7 +158,7 @@ _OBJECTS = {
 }
 
 
-def _build(app: Any, world: Any) -> None:
+def build(app: Any, world: Any) -> None:
     """The objects named in the module docstring, in every workspace of the world."""
     from crm.expenses import services
     from crm.expenses.models import ExpenseCategory

@@ -547,9 +547,9 @@ def reject_claim(tenant: Tenant, actor: Membership, claim: ExpenseClaim, comment
 
 
 def review_claim(tenant: Tenant, actor: Membership, claim: ExpenseClaim) -> ExpenseClaim:
-    _not_self(actor, claim.claimant_id, _("Nobody reviews their own claim."))
     if not can(actor, PAY):
         raise PermissionDenied(PAY)
+    _not_self(actor, claim.claimant_id, _("Nobody reviews their own claim."))
     _expect(claim, "approved")
     claim.status = "reviewed"
     claim.reviewed_by_id, claim.reviewed_at = actor.id, utcnow()
@@ -738,9 +738,9 @@ def reject_advance(tenant: Tenant, actor: Membership, adv: ExpenseAdvance, comme
 def pay_advance(
     tenant: Tenant, actor: Membership, adv: ExpenseAdvance, on: date | None = None, account_id: int | None = None
 ) -> ExpenseAdvance:
-    _not_self(actor, adv.member_id, _("Nobody pays their own advance."))
     if not can(actor, PAY):
         raise PermissionDenied(PAY)
+    _not_self(actor, adv.member_id, _("Nobody pays their own advance."))
     _expect_adv(adv, "approved")
     when = on or books.today_in(tenant)
     pay_account = _pay_account(account_id)
