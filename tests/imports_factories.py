@@ -98,3 +98,64 @@ def make_batch(owner: Any) -> Any:
         tenant = db.session.get(Tenant, owner.tenant_id)
         data = xlsx([["客户名称", "电话"], ["世界导入客户", "010-12345678"], ["坏电话客户", "12"]])
         return services.upload(tenant, owner, "customers", "world.xlsx", data)
+
+
+# Vouchers as accounting software exports them (序时账): a merged title, 凭证字 and 凭证号 in two
+# columns, lines of one voucher on consecutive rows, a 合计 row. Accounts of the small-enterprise
+# chart, with 管理费用 split into 560201 差旅费 and 560202 办公费 (see voucher_books below).
+VOUCHER_HEADER = ["日期", "凭证字", "凭证号", "摘要", "科目编码", "科目名称", "借方金额", "贷方金额", "往来单位", "部门"]
+VOUCHER_CUSTOMER = "北京百川科技有限公司"
+
+
+def voucher_rows() -> list[list[Any]]:
+    feb3 = datetime(2026, 2, 3)
+    return [
+        ["2026年2月 序时账", None, None, None, None, None, None, None, None, None],
+        ["单位：元", None, None, None, None, None, None, None, None, None],
+        VOUCHER_HEADER,
+        # 记-1 (rows 4-6): by code; amounts as Excel computes them (0.1 + 0.2) and typed (1.2万).
+        [feb3, "记", 1, "报销差旅费", "560201", "管理费用—差旅费", 0.1 + 0.2, None, None, "销售部"],
+        [feb3, "记", 1, "报销差旅费", "560201", None, "1.2万", None, None, "销售部"],
+        [feb3, "记", 1, "报销差旅费", "1002", "银行存款", None, "12,000.30", None, None],
+        # 记-2 (rows 7-8): no codes, the full name and a unique leaf name; a date as typed.
+        ["2026年2月5日", "记", "2", "购买办公用品", None, "管理费用-办公费", "５００", None, None, None],
+        ["2026年2月5日", "记", "2", "购买办公用品", None, "银行存款", None, "¥500.00", None, None],
+        # 记-3 (rows 9-11): a sale to a customer, dated by an Excel serial (2026-03-09).
+        [46090, "记", 3, "销售商品", "1122", "应收账款", 1130, None, VOUCHER_CUSTOMER, None],
+        [46090, "记", 3, "销售商品", "5001", "主营业务收入", None, 1000, None, None],
+        [46090, "记", 3, "销售商品", None, "应交税费—应交增值税（销项税额）", None, 130, None, None],
+        # 记-4 (rows 12-13): does not balance, by 10.00.
+        ["2026-03-10", "记", 4, "付房租", "560202", None, 100, None, None, None],
+        ["2026-03-10", "记", 4, "付房租", "1002", None, None, 90, None, None],
+        # 记-5 (rows 14-15): into January, which the tests close.
+        ["2026-01-15", "记", 5, "一月补记", "560202", None, 50, None, None, None],
+        ["2026-01-15", "记", 5, "一月补记", "1002", None, None, 50, None, None],
+        # 记-6 (rows 16-19): an unknown account, a parent account, both sides, and one good line.
+        ["2026-03-12", "记", 6, "杂项", "9999", None, 10, None, None, None],
+        ["2026-03-12", "记", 6, "杂项", "5602", "管理费用", 10, None, None, None],
+        ["2026-03-12", "记", 6, "杂项", "560202", None, 10, 10, None, None],
+        ["2026-03-12", "记", 6, "杂项", "1002", None, None, 20, None, None],
+        # 记-1 of December 2025 (rows 20-21): before the books start (2026-01).
+        ["2025-12-20", "记", 1, "旧账", "560202", None, 5, None, None, None],
+        ["2025-12-20", "记", 1, "旧账", "1002", None, None, 5, None, None],
+        ["合计", None, None, None, None, None, 13895.3, 13895.3, None, None],
+    ]
+
+
+def voucher_book(rows: list[list[Any]] | None = None) -> bytes:
+    return xlsx(rows or voucher_rows(), merge="A1:J1")
+
+
+def voucher_books(tenant: Any, actor: Any, owner: Any) -> None:
+    """Books from 2026-01 with 管理费用 split in two, the department 销售部 and the customer the
+    vouchers name (owned by ``owner``). Inside tenant_context; flushes."""
+    from crm.books import services as books
+    from tests.books_factories import setup_books
+    from tests.factories import make_customer
+
+    setup_books(tenant, actor)
+    admin = books.account_for("admin_expense")
+    books.add_sub_account(tenant, actor, admin, admin.code + "01", "差旅费", "Travel")
+    books.add_sub_account(tenant, actor, admin, admin.code + "02", "办公费", "Office")
+    books.save_department(actor, "销售部")
+    make_customer(owner, VOUCHER_CUSTOMER)

@@ -18,7 +18,7 @@ from crm.imports import services
 from crm.imports.models import ImportBatch
 from crm.sales.services import InvalidInput
 from crm.scoping import get_in_tenant
-from roles.checks import PermissionDenied, require
+from roles.checks import PermissionDenied, can
 from workers.queue import JobsUnavailable, submit
 
 imports_bp = Blueprint("api_imports", __name__, url_prefix="/imports", description="Excel/CSV imports (导入)")
@@ -28,11 +28,12 @@ class ProblemSchema(Schema):
     row = fields.Integer()
     column = fields.String()
     reason = fields.String()
+    rule = fields.String(metadata={"description": "vouchers: the books' rule that refuses (period_closed …)"})
 
 
 class ImportSchema(Schema):
     id = fields.Integer()
-    kind = fields.String(metadata={"description": "customers, contacts or products"})
+    kind = fields.String(metadata={"description": "customers, contacts, products or journal_entries"})
     filename = fields.String()
     status = fields.String(metadata={"description": "analysed, committing, committed, failed, undone"})
     header_row = fields.Integer(allow_none=True, metadata={"description": "1-based, as Excel numbers rows"})
@@ -82,7 +83,8 @@ def _dict(b: ImportBatch) -> dict[str, Any]:
         "headers": counts.get("headers") or [],
         "counts": {
             k: counts.get(k, 0)
-            for k in ("rows", "new", "updated", "unchanged", "duplicate", "invalid", "totals_skipped")
+            for k in ("rows", "new", "updated", "unchanged", "duplicate", "invalid", "totals_skipped", "vouchers")
+            if k != "vouchers" or b.kind == "journal_entries"
         },  # fmt: skip
         "unknown_salespeople": counts.get("unknown_owners") or [],
         "preview": counts.get("preview") or [],
@@ -104,37 +106,63 @@ def _visible(batch_id: int) -> ImportBatch:
 
 
 def _wall(view):  # type: ignore[no-untyped-def]
-    """404 for another workspace's import before the body is parsed."""
+    """404 for another workspace's import before the body is parsed; then 403 unless the member
+    may import its kind (imports.run, or finance.access for vouchers)."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        _visible(kwargs["batch_id"])
+        b = _visible(kwargs["batch_id"])
+        _may_import(b.kind)
         return view(*args, **kwargs)
 
     return wrapped
 
 
+def _may_import(kind: str) -> None:
+    member = g.get("member")
+    if member is None:
+        abort(401, message="Sign in first.")
+    if not can(member, services.permission_for(kind)):
+        abort(403, message="You may not import this kind of file.")
+
+
+class ImportListArgs(Schema):
+    kind = fields.String(
+        load_default=None,
+        validate=validate.OneOf(services.ACTIVE_KINDS),
+        metadata={"description": "journal_entries lists voucher imports (finance.access); without it, the sales "
+                                 "kinds (imports.run)"},
+    )  # fmt: skip
+
+
 @imports_bp.route("")
 class Imports(MethodView):
-    @require("imports.run")
+    @imports_bp.arguments(ImportListArgs, location="query")
     @imports_bp.response(200, ImportSchema(many=True))
-    def get(self):  # type: ignore[no-untyped-def]
+    def get(self, args):  # type: ignore[no-untyped-def]
         from sqlalchemy import select
 
-        rows = db.session.scalars(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(100))
+        kind = args.get("kind")
+        _may_import(kind or "customers")
+        kinds = [kind] if kind else [k for k in services.ACTIVE_KINDS if k not in services.FINANCE_KINDS]
+        rows = db.session.scalars(
+            select(ImportBatch).where(ImportBatch.kind.in_(kinds)).order_by(ImportBatch.id.desc()).limit(100)
+        )
         return [_dict(b) for b in rows]
 
-    @require("imports.run")
     @imports_bp.response(201, ImportSchema)
     @imports_bp.alt_response(422, description="No file, an unreadable file, an unknown kind or a bad mapping")
     def post(self):  # type: ignore[no-untyped-def]
         """Upload a sheet and get its dry-run report.
 
         A multipart/form-data body (not JSON): ``file`` (xlsx, xls or csv, UTF-8 or GBK), ``kind``
-        (customers, contacts or products) and optionally ``mapping``, a JSON object of column index → field.
+        (customers, contacts, products — imports.run — or journal_entries — finance.access) and optionally
+        ``mapping``, a JSON object of column index → field. Voucher problems carry the books' ``rule``
+        (period_closed, lock_date, before_books_start, unbalanced) beside row, column and reason.
         """
-        upload = request.files.get("file")
         kind = request.form.get("kind", "")
+        _may_import(kind)
+        upload = request.files.get("file")
         if upload is None:
             abort(422, message="Invalid input.", errors={"files": {"file": ["Attach the file (multipart form)."]}})
         mapping = None
@@ -158,12 +186,10 @@ class Imports(MethodView):
 class ImportResource(MethodView):
     decorators = [_wall]
 
-    @require("imports.run")
     @imports_bp.response(200, ImportSchema)
     def get(self, batch_id: int):  # type: ignore[no-untyped-def]
         return _dict(_visible(batch_id))
 
-    @require("imports.run")
     @imports_bp.arguments(ImportPatchSchema)
     @imports_bp.response(200, ImportSchema)
     def patch(self, data, batch_id: int):  # type: ignore[no-untyped-def]
@@ -181,7 +207,6 @@ class ImportResource(MethodView):
 class ImportCommit(MethodView):
     decorators = [_wall]
 
-    @require("imports.run")
     @imports_bp.arguments(CommitSchema)
     @imports_bp.response(202, JobRefSchema)
     @imports_bp.alt_response(503, description="The job service (Redis) is unreachable; nothing was started.")
@@ -207,7 +232,6 @@ class ImportCommit(MethodView):
 class ImportUndo(MethodView):
     decorators = [_wall]
 
-    @require("imports.run")
     @imports_bp.response(200, ImportSchema)
     def post(self, batch_id: int):  # type: ignore[no-untyped-def]
         b = _visible(batch_id)

@@ -24,9 +24,9 @@ class UploadForm(FlaskForm):
         description=_l("xlsx, xls or csv (UTF-8 or GBK), at most 16 MB. The first sheet is read."),
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, kinds: tuple[str, ...] = ACTIVE_KINDS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.kind.choices = choices((k, KIND_LABELS[k]) for k in ACTIVE_KINDS)
+        self.kind.choices = choices((k, KIND_LABELS[k]) for k in kinds)
 
 
 class CommitForm(FlaskForm):

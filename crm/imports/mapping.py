@@ -149,9 +149,45 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("category", _l("Category"), _text(60), ("类别", "分类", "产品类别", "category")),
         FieldSpec("description", _l("Description"), _text(2000), ("描述", "说明", "备注", "description", "notes")),
     ),
+    # 凭证导入: one row per voucher line, as Chinese accounting software exports vouchers; the
+    # lines of a voucher share its 凭证号 (and month).
+    "journal_entries": (
+        FieldSpec(
+            "date", _l("Date"), v.parse_date, ("日期", "凭证日期", "制单日期", "记账日期", "date"), required=True
+        ),
+        FieldSpec("voucher_word", _l("Voucher type"), _text(10), ("凭证字", "凭证类别", "凭证类型", "voucher type")),
+        FieldSpec(
+            "voucher",
+            _l("Voucher number"),
+            _text(30),
+            ("凭证号", "凭证字号", "凭证编号", "凭证号码", "voucher", "voucher no", "voucher number", "entry no"),
+            required=True,
+        ),
+        FieldSpec("memo", _l("Summary"), _text(255), ("摘要", "凭证摘要", "memo", "summary", "description")),
+        FieldSpec(
+            "account_code", _l("Account code"), _text(40), ("科目编码", "科目代码", "科目编号", "account code", "code")
+        ),
+        FieldSpec(
+            "account_name",
+            _l("Account name"),
+            _text(200),
+            ("科目名称", "会计科目", "科目", "科目全名", "科目全称", "account", "account name"),
+        ),
+        FieldSpec("debit", _l("Debit"), v.parse_amount, ("借方金额", "借方", "借方本币", "借", "debit")),
+        FieldSpec("credit", _l("Credit"), v.parse_amount, ("贷方金额", "贷方", "贷方本币", "贷", "credit")),
+        FieldSpec(
+            "party",
+            _l("Counterparty"),
+            _text(200),
+            ("往来单位", "往来", "客户", "供应商", "客户名称", "供应商名称", "核算项目", "counterparty", "party"),
+        ),
+        FieldSpec("department", _l("Department"), _text(60), ("部门", "部门名称", "核算部门", "department")),
+    ),
 }
-# The historical ledger (orders) comes with the sales ledger; its words for reference:
-# 日期 / 下单日期 → date; 金额 / 销售金额 / 合计金额 → amount.
+# Of each group, at least one column must be mapped (on top of the required fields).
+ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {
+    "journal_entries": (("account_code", "account_name"), ("debit", "credit")),
+}
 
 _SPACE = re.compile(r"[\s_:：*＊()（）\[\]【】]+")
 

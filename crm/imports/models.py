@@ -12,18 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.db import Model, Timestamps, UTCDateTime
 from tenants.models import Membership, TenantScoped
 
-KINDS = ("customers", "contacts", "products", "orders")
+KINDS = ("customers", "contacts", "products", "orders", "journal_entries")
 KIND_LABELS = {
     "customers": _l("Customers"),
     "contacts": _l("Contacts"),
     "products": _l("Products"),
     "orders": _l("Historical orders (sales ledger)"),
+    "journal_entries": _l("Vouchers (journal entries)"),
 }
 # uploaded → analysed (dry run done) → committing (job) → committed | failed; committed → undone
 STATUSES = ("uploaded", "analysed", "committing", "committed", "failed", "undone")
@@ -31,10 +32,13 @@ STATUSES = ("uploaded", "analysed", "committing", "committed", "failed", "undone
 
 class ImportBatch(TenantScoped, Timestamps, Model):
     __tablename__ = "import_batches"
-    __table_args__ = (Index("ix_import_batches_tenant_created", "tenant_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_import_batches_tenant_created", "tenant_id", "created_at"),
+        CheckConstraint("kind IN ('customers', 'contacts', 'products', 'orders', 'journal_entries')", name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     stored_path: Mapped[str | None] = mapped_column(String(255))  # relative, under the tenant's files
     sheet: Mapped[str | None] = mapped_column(String(100))

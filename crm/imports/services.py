@@ -35,7 +35,11 @@ from roles.checks import ensure
 from roles.scopes import visible_member_ids
 from tenants.models import Membership, Tenant, User
 
-ACTIVE_KINDS = ("customers", "contacts", "products")  # "orders" comes with the sales ledger
+ACTIVE_KINDS = ("customers", "contacts", "products", "journal_entries")
+# What importing each kind needs; the sales kinds need imports.run. Vouchers go into the books,
+# so they need the books' own permission and are shown to those who have it (Finance → 凭证导入).
+KIND_PERMISSIONS = {"journal_entries": "finance.access"}
+FINANCE_KINDS = ("journal_entries",)
 MODES = ("all", "good_rows")
 BATCH_SIZE = 1000
 PREVIEW_ROWS = 50
@@ -124,9 +128,25 @@ class Plan:
     totals_skipped: int = 0
     unknown_owners: list[str] = field(default_factory=list)
     existing: dict[int, Any] = field(default_factory=dict)  # id → loaded object (updates)
+    extra: dict[str, Any] = field(default_factory=dict)  # what a kind's planner keeps for its commit
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
+
+    def column_of(self, fkey: str) -> str:
+        """The header of the column mapped to ``fkey`` ("" when none is)."""
+        return _col(self, fkey)
+
+
+def permission_for(kind: str) -> str:
+    return KIND_PERMISSIONS.get(kind, "imports.run")
+
+
+def kinds_for(member: Membership | None, kinds: tuple[str, ...] = ACTIVE_KINDS) -> tuple[str, ...]:
+    """The kinds of ``kinds`` this member may import."""
+    from roles.checks import can
+
+    return tuple(k for k in kinds if can(member, permission_for(k)))
 
 
 def _jsonable(value: Any) -> Any:
@@ -172,6 +192,9 @@ def plan(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes | No
     mapping = {k: f for k, f in mapping.items() if f in specs and k.isdigit() and int(k) < len(headers)}
     p = Plan(headers=headers, header_row=header_number, mapping=mapping, rows=[])
     missing = [str(specs[f].label) for f, s in specs.items() if s.required and f not in mapping.values()]
+    for group in mp.ONE_OF.get(batch.kind, ()):
+        if not set(group) & set(mapping.values()):
+            missing.append(" / ".join(str(specs[f].label) for f in group))
     if missing:
         raise InvalidInput({"mapping": _("Map a column to: %(fields)s.", fields=", ".join(missing))})
     for number, cells in sheet.rows[idx + 1 :]:
@@ -395,7 +418,14 @@ _PLANNERS: dict[str, Callable[[Membership, Plan], None]] = {
     "customers": _plan_customers,
     "contacts": _plan_contacts,
     "products": _plan_products,
+    "journal_entries": lambda actor, p: _journal().plan_rows(actor, p),
 }
+
+
+def _journal() -> Any:
+    from crm.imports import journal
+
+    return journal
 
 
 # ---------------------------------------------------------------- report
@@ -428,6 +458,7 @@ def _report(batch: ImportBatch, p: Plan) -> None:
         "invalid": p.count("invalid"),
         "totals_skipped": p.totals_skipped,
         "unknown_owners": p.unknown_owners,
+        "vouchers": len(p.extra.get("vouchers") or []) if batch.kind == "journal_entries" else None,
         "headers": [cell_text(h) for h in p.headers],
         "samples": [[cell_text(c)[:60] for c in r.cells[: len(p.headers)]] for r in p.rows[:3]],
         "preview": preview,
@@ -448,9 +479,9 @@ def rejected_rows(batch: ImportBatch) -> set[int]:
 
 def upload(tenant: Tenant, actor: Membership, kind: str, filename: str, data: bytes,
            mapping: dict[str, str] | None = None, sheet: str | None = None) -> ImportBatch:  # fmt: skip
-    ensure(actor, "imports.run")
+    ensure(actor, permission_for(kind))
     if kind not in ACTIVE_KINDS:
-        raise InvalidInput({"kind": _("Choose what the file holds: customers, contacts or products.")})
+        raise InvalidInput({"kind": _("Choose what the file holds: customers, contacts, products or vouchers.")})
     filename = (filename or "upload").strip()[-255:] or "upload"
     try:
         ext = parsing.file_type(data, filename) if data else "csv"
@@ -481,7 +512,7 @@ def analyse(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes |
 
 def remap(tenant: Tenant, actor: Membership, batch: ImportBatch, mapping: dict[str, str]) -> Plan:
     """The user's corrected mapping: checked, saved for the workspace, and the dry run redone."""
-    ensure(actor, "imports.run")
+    ensure(actor, permission_for(batch.kind))
     _editable(batch)
     specs = mp.field_map(batch.kind)
     headers = batch.counts.get("headers") or []
@@ -517,7 +548,7 @@ def _editable(batch: ImportBatch) -> None:
 
 def start_commit(tenant: Tenant, actor: Membership, batch: ImportBatch, mode: str) -> None:
     """Checks before the job is enqueued (the caller submits it and sets batch.job_id)."""
-    ensure(actor, "imports.run")
+    ensure(actor, permission_for(batch.kind))
     if mode not in MODES:
         raise InvalidInput({"mode": _("Choose all rows or good rows only.")})
     _editable(batch)
@@ -556,6 +587,8 @@ def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Call
     bad = p.count("invalid") + p.count("duplicate")
     if batch.mode == "all" and bad:
         raise InvalidInput({"mode": _("%(n)d rows have problems; nothing was imported.", n=bad)})
+    if batch.kind == "journal_entries":
+        return _commit_journal(tenant, actor, batch, p, report_progress)
     model = MODELS[batch.kind]
     otype = OBJECT_TYPES[batch.kind]
     now = utcnow()
@@ -602,6 +635,40 @@ def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Call
     db.session.flush()
     report_progress(95, _("Done"))
     return p
+
+
+def _commit_journal(tenant: Tenant, actor: Membership, batch: ImportBatch, p: Plan,
+                    progress: Callable[[int, str], None]) -> Plan:  # fmt: skip
+    """Vouchers post one by one through the books (never by bulk insert); what the books refused
+    at this moment (a month closed since the dry run) is reported like any rejected row."""
+    try:
+        changes = _journal().commit_vouchers(tenant, actor, batch, p, progress)
+    except InvalidInput:
+        _report(batch, p)
+        raise
+    _report(batch, p)
+    for start in range(0, len(changes), BATCH_SIZE):
+        db.session.execute(insert(ImportChange), changes[start : start + BATCH_SIZE])
+    batch.status = "committed"
+    batch.committed_at = utcnow()
+    record("import.committed", batch, actor=actor, summary=f"{batch.kind}: {batch.filename}",
+           changes={"posted": {"before": None, "after": len(changes)}})  # fmt: skip
+    db.session.flush()
+    progress(95, _("Done"))
+    return p
+
+
+def _undo_journal(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int]:
+    result = _journal().undo_entries(tenant, actor, batch)
+    batch.status = "undone"
+    batch.undone_by_id = actor.id
+    counts = dict(batch.counts or {})
+    counts["undo"] = result
+    batch.counts = counts
+    db.session.flush()
+    record("import.undone", batch, actor=actor, summary=f"{batch.kind}: {batch.filename}",
+           changes={k: {"before": None, "after": v} for k, v in result.items()})  # fmt: skip
+    return result
 
 
 def _insert_values(kind: str, tenant_id: int, actor: Membership, values: dict[str, Any], now: Any) -> dict[str, Any]:
@@ -674,9 +741,11 @@ def _restore(kind: str, key: str, raw: Any) -> Any:
 def undo(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int]:
     """Take a committed import back: created records deleted (archived — customers — or deactivated —
     products — when something refers to them since), updated fields restored."""
-    ensure(actor, "imports.run")
+    ensure(actor, permission_for(batch.kind))
     if batch.status != "committed":
         raise InvalidInput({"status": _("Only a committed import can be undone.")})
+    if batch.kind == "journal_entries":
+        return _undo_journal(tenant, actor, batch)
     model = MODELS[batch.kind]
     changes = list(db.session.scalars(select(ImportChange).where(ImportChange.batch_id == batch.id)))
     created = [c.object_id for c in changes if c.action == "created"]
