@@ -105,5 +105,5 @@ def test_the_write_off_page_leads_back_to_its_invoice(app, fin, client_as):
 def test_invoice_line_inputs_are_wide_enough_for_a_price_and_a_rate(fin, client_as):
     t, _ids = fin
     page = text_of(client_as(t["finance"]).get(f"/w/{t.slug}/finance/invoices/new"))
-    assert re.search(r'name="lines-0-unit_price"[^>]*style="min-width: 7.5rem"', page)
-    assert re.search(r'name="lines-0-tax_rate"[^>]*style="min-width: 5.5rem"', page)
+    assert re.search(r'name="lines-0-unit_price"[^>]*style="min-width: 6.5rem"', page)
+    assert re.search(r'name="lines-0-tax_rate"[^>]*style="min-width: 5rem"', page)

@@ -107,6 +107,20 @@ def api(live_server: LiveServer, token: str, method: str, path: str, body: Any =
 
 # ---------------------------------------------------------------- page helpers
 
+# Elements of the page's content (the top bar is not the finance pages' own) that reach past the
+# viewport's right edge, outside any horizontally scrolling box.
+SPILLS = """(width) => {
+  const scrolls = (el) => { for (let p = el.parentElement; p; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll' || o === 'hidden') return true; }
+    return false; };
+  return [...document.querySelectorAll('main *')].filter(el => {
+    const r = el.getBoundingClientRect(); return r.width > 0 && r.right > width + 1 && !scrolls(el)
+      && getComputedStyle(el).position !== 'fixed';
+  }).slice(0, 8).map(el => el.tagName.toLowerCase()
+    + (el.className ? '.' + String(el.className).split(' ').join('.') : '')
+    + ' right=' + Math.round(el.getBoundingClientRect().right));
+}"""
+
 
 def accept_dialogs(page: Page) -> None:
     """The app asks before posting (<form data-confirm>): answer yes."""
@@ -248,6 +262,7 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
     expect(closing).to_contain_text(t("Closing balance"))
     expect(closing).to_contain_text("120.00")
     expect(page.get_by_test_id("report-note")).to_contain_text("壹佰贰拾元整")
+    statement_url = page.url
     shot(page, "statement")
 
     # ---- the customer is also a supplier: its bill offsets the receivable (应收冲应付)
@@ -399,19 +414,41 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
             exports[f"{report}.{fmt}"] = download(page)
     shot(page, "export-ready")
 
+    # Account names in the reader's language; the customer (a Chinese name) in the ledger either way,
+    # so the PDF's CJK font is proven in English too.
+    names = ("应收账款", "主营业务收入") if lang.chinese else ("Accounts receivable", "Main operating revenue")
     for key in ("tb.xlsx", "gl.xlsx"):
         name, data = exports[key]
-        assert name.endswith(".xlsx"), name
-        assert data[:2] == b"PK"
-        book = load_workbook(BytesIO(data), read_only=True)
-        cells = [str(v) for ws_ in book.worksheets for r in ws_.iter_rows(values_only=True) for v in r if v is not None]
-        text = "\n".join(cells)
-        assert "应收账款" in text, (key, text[:500])
-        assert "主营业务收入" in text, (key, text[:500])
+        assert name.endswith(".xlsx") and data[:2] == b"PK", name
+        rows = [
+            r
+            for sheet in load_workbook(BytesIO(data), read_only=True).worksheets
+            for r in sheet.iter_rows(values_only=True)
+        ]
+        text = "\n".join(str(v) for r in rows for v in r if v is not None)
+        assert all(n in text for n in names), (key, text[:800])
+        if key == "gl.xlsx":
+            assert CUSTOMER in text, text[:800]
+        else:  # money as numbers: the receivable's period debit
+            receivable = next(r for r in rows if r and r[0] == "1122")
+            assert 2120 in [v for v in receivable if isinstance(v, int | float)], receivable
+    if lang.chinese:
+        assert exports["tb.xlsx"][0].startswith("科目余额表"), exports["tb.xlsx"][0]
+        assert exports["gl.pdf"][0].startswith("明细账"), exports["gl.pdf"][0]
     for key in ("tb.pdf", "gl.pdf"):
         name, data = exports[key]
         assert name.endswith(".pdf") and data[:4] == b"%PDF", name
         text = pdf_text(data, tmp_path, key)
-        assert "应收账款" in text, (key, text[:500])
-        assert CJK.search(text)
+        assert all(n in text for n in names), (key, text[:800])
+        if key == "gl.pdf":
+            assert CUSTOMER in text, text[:800]
+    # ---- the same pages at phone width: tables scroll inside their card, nothing spills
+    phone = browsing.new_page(locale=lang.code, viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+    sign_in(phone, fin)
+    for name, url in (("phone-invoice", invoice_url), ("phone-statement", statement_url),
+                      ("phone-trial-balance", f"{base}/reports/trial-balance?period={month}")):  # fmt: skip
+        phone.goto(url)
+        shot(phone, name)
+        spills = phone.evaluate(SPILLS, 375)
+        assert not spills, f"{name}: wider than the 375px viewport: {spills}"
     browsing.check(page)
