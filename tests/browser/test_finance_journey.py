@@ -24,7 +24,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import MO_FILE, Browsing, LiveServer, Person, new_owner, sign_in, sign_up, zh
+from tests.browser.conftest import ARTIFACTS, MO_FILE, Browsing, LiveServer, Person, new_owner, sign_in, sign_up, zh
 
 pytestmark = pytest.mark.browser
 
@@ -412,6 +412,8 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
             page.get_by_test_id(f"export-{fmt}").click()
             wait_for_job(page, "job-download")
             exports[f"{report}.{fmt}"] = download(page)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)  # kept beside the screenshots, to look at
+            (ARTIFACTS / f"finance-journey-{lang_key}-{report}.{fmt}").write_bytes(exports[f"{report}.{fmt}"][1])
     shot(page, "export-ready")
 
     # Account names in the reader's language; the customer (a Chinese name) in the ledger either way,
