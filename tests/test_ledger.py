@@ -161,6 +161,16 @@ def test_the_ledger_page_issues_the_same_number_of_statements_for_2_or_60_orders
     assert later.count == few.count
 
 
+def test_quantities_show_as_plain_numbers(app, ledger, client_as):
+    with in_tenant(app, ledger.t.id, ledger.t["sales"].user_id):
+        rep = db.session.get(Membership, ledger.t["sales"].id)
+        al.order(rep, ledger.c2, date(2026, 4, 1), [(None, "10", "1.00"), (None, "2.5", "1.00")])
+        db.session.commit()
+    html = text_of(client_as(ledger.t["sales"]).get(url(ledger.t, **{"from": "2026-04-01"})))
+    assert ">12.5</div>" in html and "10 " in html
+    assert "E+" not in html
+
+
 # ================================================================ summaries
 
 

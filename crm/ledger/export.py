@@ -96,6 +96,11 @@ COL = {"quantity": "H", "amount": "J", "amount_incl": "K", "month": "O", "week":
        "customer": "S", "salesperson": "T", "product": "U"}  # fmt: skip
 
 
+def qty(q: Decimal) -> Decimal:
+    """A quantity without trailing zeros or an exponent (60.000 → 60, 2.500 → 2.5)."""
+    return Decimal(format(q.normalize(), "f"))
+
+
 def serial(d: date) -> int:
     return (d - EXCEL_EPOCH).days
 
@@ -390,9 +395,7 @@ def write_xlsx(actor: Membership, what: str, params: dict[str, Any], target: str
     else:
         for dim in SUMMARY_SHEETS:
             pivot = regions if dim == "region" else services.summarize(actor, f, dim)
-            _write_pivot(
-                book, pivot, data, last, keys, _("By %(dimension)s", dimension=str(DIMENSION_LABELS[dim]).lower())
-            )
+            _write_pivot(book, pivot, data, last, keys, sheet_titles()[dim])
     book.wb.close()
     if progress is not None:
         progress(expected, expected)
@@ -422,12 +425,12 @@ def report_for(actor: Membership, what: str, params: dict[str, Any]) -> Report:
 
     def rows() -> Iterator[list[Any]]:
         for x in services.iter_ledger(actor, f):
-            yield [x.order_date, x.number, x.customer, x.region, x.salesperson, x.product, x.quantity.normalize(),
+            yield [x.order_date, x.number, x.customer, x.region, x.salesperson, x.product, qty(x.quantity),
                    x.unit_price, x.amount_excl, x.amount_incl, x.status_label, x.received, x.outstanding]  # fmt: skip
 
     return Report(
         key="sales_ledger", title=_("Sales ledger"), subtitle=describe(f), columns=cols, rows=rows(),
-        totals=[[_("Total"), "", "", "", "", "", page.quantity.normalize(), None, page.amount_excl, page.amount_incl,
+        totals=[[_("Total"), "", "", "", "", "", qty(page.quantity), None, page.amount_excl, page.amount_incl,
                  "", None, None]],
         row_count=page.total,
     )  # fmt: skip
@@ -439,9 +442,9 @@ def _pivot_report(p: services.Pivot) -> Report:
             Column(m, MEASURE_LABELS[m], "number" if m == "quantity" else "money", 14) for m in
             ("quantity", "amount", "amount_incl")
         ]  # fmt: skip
-        rows = [[p.row_labels[k], p.row_totals[k].quantity.normalize(), p.row_totals[k].amount,
+        rows = [[p.row_labels[k], qty(p.row_totals[k].quantity), p.row_totals[k].amount,
                  p.row_totals[k].amount_incl] for k in p.row_keys]  # fmt: skip
-        totals = [[_("Total"), p.total.quantity.normalize(), p.total.amount, p.total.amount_incl]]
+        totals = [[_("Total"), qty(p.total.quantity), p.total.amount, p.total.amount_incl]]
     else:
         kind = "number" if p.measure == "quantity" else "money"
         cols = [Column("key", f"{DIMENSION_LABELS[p.rows_dim]} \\ {DIMENSION_LABELS[p.cols_dim]}", "text", 20)]
