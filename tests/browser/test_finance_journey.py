@@ -25,6 +25,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ARTIFACTS, MO_FILE, Browsing, LiveServer, Person, new_owner, sign_in, sign_up, zh
+from tests.imports_factories import VOUCHER_HEADER, xlsx
 
 pytestmark = pytest.mark.browser
 
@@ -384,6 +385,22 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
         refused = created
     assert 400 <= status < 500, (status, refused)
     assert refused["rule"] == "period_closed", refused
+
+    # … and by an import of vouchers (凭证导入): the dry run names the closed month
+    vouchers = tmp_path / ("上月凭证.xlsx" if lang.chinese else "late-vouchers.xlsx")
+    vouchers.write_bytes(
+        xlsx([VOUCHER_HEADER[:8],
+              [f"{closed_key}-15", "记", 1, "补记上月费用", "5602", "管理费用", 300, None],
+              [f"{closed_key}-15", "记", 1, "补记上月费用", "1002", "银行存款", None, 300]])
+    )  # fmt: skip
+    page.goto(f"{base}/imports")
+    upload = page.get_by_test_id("import-upload")
+    upload.locator("#kind").select_option("journal_entries")
+    upload.locator("#file").set_input_files(str(vouchers))
+    upload.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("import-problems")).to_contain_text(refusal)
+    expect(page.get_by_test_id("import-commit").locator("button[type=submit]")).to_be_disabled()
+    shot(page, "import-refused")
 
     # ---- the manager re-opens it, with a reason
     manager.goto(f"{base}/books/periods/{closed_key}")
