@@ -71,7 +71,7 @@ def test_a_claim_goes_from_draft_to_paid_through_every_status_and_the_timeline_s
         services.pay_claims(tenant(t), fin, [claim], PAY_DAY)
         assert claim.status == "paid" and claim.entry_id is not None and claim.paid_on == PAY_DAY
         actions = [e.action for e in services.timeline(claim)]
-        assert actions == ["created", "submitted", "approved", "reviewed", "posted", "paid"]
+        assert actions == ["created", "submitted", "approved", "reviewed", "paid", "posted"]
         db.session.commit()
 
 

@@ -58,7 +58,7 @@ def test_a_claim_goes_from_filing_to_payment_through_the_api(app, books_a, api):
     r = fin.post(f"/expense-claims/{cid}/pay", {"date": "2026-03-10"})
     assert r.status_code == 200 and r.json["status"] == "paid" and r.json["entry_id"]
     assert [e["action"] for e in rep.get(f"/expense-claims/{cid}").json["timeline"]] == [
-        "created", "submitted", "approved", "reviewed", "posted", "paid",
+        "created", "submitted", "approved", "reviewed", "paid", "posted",
     ]  # fmt: skip
     entry = fin.get(f"/journal-entries/{r.json['entry_id']}").json
     assert entry["status"] == "posted"

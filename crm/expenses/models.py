@@ -65,7 +65,7 @@ ADVANCE_STATUS_BADGES = {
 }  # fmt: skip
 
 EVENT_LABELS = {
-    "created": _l("Created"),
+    "created": _l("Filled in as a draft"),
     "submitted": _l("Submitted for approval"),
     "resubmitted": _l("Corrected and submitted again"),
     "approved": _l("Approved"),

@@ -632,10 +632,10 @@ def pay_claims(
     when = on or books.today_in(tenant)
     pay_account = _pay_account(account_id)
     for claim in claims:
+        _event(actor, "paid", claim=claim, comment=f"{pay_account.code} {pay_account.name_zh}")
         _post_claim(tenant, actor, claim, when, pay_account)
         claim.status = "paid"
         claim.paid_by_id, claim.paid_at, claim.paid_on, claim.pay_account_id = actor.id, utcnow(), when, pay_account.id
-        _event(actor, "paid", claim=claim, comment=f"{pay_account.code} {pay_account.name_zh}")
         record("expense_claim.pay", claim, actor=actor, summary=f"{claim.number} ¥{claim.total:,.2f}")
         _notify(claim.claimant, "expense.paid", _l("Your expense claim %(number)s was paid (¥%(amount)s).",
                                                    number=claim.number, amount=f"{claim.cash_part:,.2f}"),
