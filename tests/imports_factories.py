@@ -103,7 +103,10 @@ def make_batch(owner: Any) -> Any:
 # Vouchers as accounting software exports them (序时账): a merged title, 凭证字 and 凭证号 in two
 # columns, lines of one voucher on consecutive rows, a 合计 row. Accounts of the small-enterprise
 # chart, with 管理费用 split into 560201 差旅费 and 560202 办公费 (see voucher_books below).
-VOUCHER_HEADER = ["日期", "凭证字", "凭证号", "摘要", "科目编码", "科目名称", "借方金额", "贷方金额", "往来单位", "部门"]
+VOUCHER_HEADER = ["日期", "凭证字", "凭证号", "摘要", "科目编码", "科目名称", "借方金额", "贷方金额"] + [
+    "往来单位",
+    "部门",
+]
 VOUCHER_CUSTOMER = "北京百川科技有限公司"
 
 
@@ -159,3 +162,65 @@ def voucher_books(tenant: Any, actor: Any, owner: Any) -> None:
     books.add_sub_account(tenant, actor, admin, admin.code + "02", "办公费", "Office")
     books.save_department(actor, "销售部")
     make_customer(owner, VOUCHER_CUSTOMER)
+
+
+# A sales ledger (销售台账) kept by hand: a merged title, a note, a two-row header (日期 … merged
+# down two rows, 金额 merged across 不含税 | 含税), dates in every form, 1.2万, a 小计 and a 合计 row.
+# Salespeople of workspace "a": 张伟, 刘洋; products P-100 服务器, P-101 交换机, P-102 实施服务 (see
+# ledger_catalogue below).
+LEDGER_COLUMNS = ["序号", "日期", "订单号", "客户", "地区", "业务员", "产品", "数量", "单价"] + [
+    "金额",
+    None,
+    "税率",
+    "状态",
+]
+LEDGER_SUBHEADER = [None] * 9 + ["不含税", "含税", None, None]
+
+
+def sales_ledger_rows(row7_status: str = "未发货", row7_region: str = "华东") -> list[list[Any]]:
+    # fmt: off
+    return [
+        ["2026年一季度销售台账"] + [None] * 12,
+        ["制表：销售部　单位：元"] + [None] * 12,
+        LEDGER_COLUMNS,
+        LEDGER_SUBHEADER,
+        # SO-001 (rows 5-6): two lines of one order for an existing customer, delivered.
+        [1, "2026年3月5日", "SO-001", "北京百川科技", "华北", "张伟", "服务器", 2, "1.2万", "2.4万", 27120, "13%", "已发货"],  # noqa: E501
+        [2, "2026年3月5日", "SO-001", "北京百川科技", "华北", "张伟", "交换机", 1, "3,580.50", 3580.5, "4,045.97", "13%", "已发货"],  # noqa: E501
+        # Row 7: no order number — an order of its own, keyed by date + customer + product + amount; a new customer.
+        [3, 46086, None, "上海东方贸易有限公司", row7_region, "刘洋", "实施服务", 10, 1200, 12000, 12720, "6%", row7_status],  # noqa: E501
+        # Row 8: an unknown salesperson; row 9: an unknown product.
+        [4, "2026/3/6", None, "深圳南山电子有限公司", "华南", "赵六", "服务器", 1, 12000, 12000, 13560, "13%", "未发货"],  # noqa: E501
+        [5, "2026.3.7", None, "广州白云物流有限公司", "华南", "张伟", "不存在的产品", 1, 100, 100, 113, "13%", "未发货"],  # noqa: E501
+        ["小计", None, None, None, None, None, None, None, None, 51741.5, 57558.97, None, None],
+        # SO-002 (row 11): cancelled.
+        [6, "2026-03-09", "SO-002", "上海东方贸易有限公司", "华东", "刘洋", "P-101", 2, 3580.5, 7161, 8091.93, "13%", "已取消"],  # noqa: E501
+        ["合计", None, None, None, None, None, None, None, None, 58902.5, 65650.9, None, None],
+    ]
+    # fmt: on
+
+
+def sales_ledger(rows: list[list[Any]] | None = None) -> bytes:
+    """The ledger with its merged cells (title, the header's 日期 … down two rows, 金额 across two)."""
+    wb = Workbook()
+    ws = wb.active
+    for r in rows or sales_ledger_rows():
+        ws.append(r)
+    ws.merge_cells("A1:M1")
+    for col in "ABCDEFGHILM":
+        ws.merge_cells(f"{col}3:{col}4")
+    ws.merge_cells("J3:K3")
+    buf = BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def ledger_catalogue(owner: Any) -> None:
+    """The products the ledger names and the existing customer 北京百川科技有限公司 (the owner's)."""
+    from tests.factories import make_customer
+    from tests.quote_factories import make_product
+
+    make_product(owner, "P-100", "服务器", "12000.00")
+    make_product(owner, "P-101", "交换机", "3580.50")
+    make_product(owner, "P-102", "实施服务", "1200.00", "0.06")
+    make_customer(owner, "北京百川科技有限公司")

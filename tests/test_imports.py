@@ -250,7 +250,7 @@ def test_contacts_from_a_gbk_csv(app, client, tenant_a, owner_token):
 def test_oversize_wrong_type_and_missing_file_are_refused(app, client, tenant_a, owner_token, monkeypatch):
     r = _upload(client, owner_token, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "x.png", "customers")
     assert r.status_code == 422 and "spreadsheet" in r.json["errors"]["json"]["file"][0]
-    r = _upload(client, owner_token, f.xlsx([["客户名称", "电话"]]), "x.xlsx", "orders")
+    r = _upload(client, owner_token, f.xlsx([["客户名称", "电话"]]), "x.xlsx", "invoices")
     assert r.status_code == 422 and "kind" in r.json["errors"]["json"]
     from crm.imports import parsing
 

@@ -183,10 +183,74 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         ),
         FieldSpec("department", _l("Department"), _text(60), ("部门", "部门名称", "核算部门", "department")),
     ),
+    # The historical ledger (销售台账): a row per sale; rows sharing a 订单号 are one order.
+    "orders": (
+        FieldSpec(
+            "order_no",
+            _l("Order number"),
+            _text(60),
+            ("订单号", "订单编号", "单号", "销售单号", "order no", "order number"),
+        ),  # fmt: skip
+        FieldSpec(
+            "date",
+            _l("Date"),
+            v.parse_date,
+            ("日期", "下单日期", "销售日期", "订单日期", "成交日期", "date"),
+            required=True,
+        ),
+        FieldSpec(
+            "customer",
+            _l("Customer name"),
+            _text(200),
+            ("客户名称", "客户", "公司名称", "单位名称", "购货单位", "customer", "customer name", "company"),
+            required=True,
+        ),
+        FieldSpec(
+            "customer_uscc", _l("Customer credit code"), v.parse_uscc, ("统一社会信用代码", "信用代码", "税号", "uscc")
+        ),
+        FieldSpec(
+            "region", _l("Region"), _text(30), ("地区", "区域", "省份", "销售区域", "所属地区", "region", "province")
+        ),
+        FieldSpec("city", _l("City"), _text(30), ("城市", "市", "city")),
+        OWNER,
+        FieldSpec(
+            "product_code",
+            _l("Product code"),
+            _text(40),
+            ("产品编码", "产品编号", "货号", "物料编码", "sku", "product code"),
+        ),  # fmt: skip
+        FieldSpec(
+            "product",
+            _l("Product name"),
+            _text(200),
+            ("产品", "产品名称", "品名", "商品名称", "商品", "货品名称", "product", "product name"),
+            required=True,
+        ),
+        FieldSpec("quantity", _l("Quantity"), v.parse_quantity, ("数量", "销售数量", "数量(台)", "qty", "quantity")),
+        FieldSpec(
+            "unit_price", _l("Unit price"), v.parse_amount, ("单价", "销售单价", "不含税单价", "price", "unit price")
+        ),  # fmt: skip
+        FieldSpec(
+            "amount",
+            _l("Amount"),
+            v.parse_amount,
+            ("金额", "销售金额", "合计金额", "不含税金额", "金额(不含税)", "销售额", "amount"),
+        ),  # fmt: skip
+        FieldSpec(
+            "amount_incl",
+            _l("Amount incl. VAT"),
+            v.parse_amount,
+            ("含税金额", "金额(含税)", "价税合计", "含税销售额", "amount incl. vat", "gross"),
+        ),  # fmt: skip
+        FieldSpec("tax_rate", _l("VAT rate"), v.parse_rate, ("税率", "增值税率", "vat", "vat rate", "tax rate")),
+        FieldSpec("status", _l("Status"), _text(20), ("状态", "订单状态", "发货状态", "status")),
+        FieldSpec("notes", _l("Notes"), _text(2000), ("备注", "说明", "notes", "remarks")),
+    ),
 }
 # Of each group, at least one column must be mapped (on top of the required fields).
 ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {
     "journal_entries": (("account_code", "account_name"), ("debit", "credit")),
+    "orders": (("unit_price", "amount", "amount_incl"),),
 }
 
 _SPACE = re.compile(r"[\s_:：*＊()（）\[\]【】]+")

@@ -97,3 +97,32 @@ def find_header(kind: str, sheet: Sheet, saved: dict[str, str] | None = None) ->
         if hits >= 2:
             return idx
     return None
+
+
+def merge_subheader(kind: str, sheet: Sheet, idx: int) -> tuple[list[Any], int]:
+    """A two-row header with merged cells (金额 over 不含税 | 含税; 日期 merged down two rows): when
+    the row under the header holds only words, under a merged parent cell or blank, it is read as
+    part of the header — each sub-heading joined to the heading above it, or to the nearest one
+    to its left when the cell above is the empty part of a merged cell. Returns the headers and
+    the index of the last header row."""
+    _n, headers = sheet.rows[idx]
+    if idx + 1 >= len(sheet.rows):
+        return list(headers), idx
+    _m, sub = sheet.rows[idx + 1]
+    words = [(i, c) for i, c in enumerate(sub) if not is_blank(c)]
+    if not words or any(not isinstance(c, str) or any(ch.isdigit() for ch in c) for _i, c in words):
+        return list(headers), idx
+    if not any(i >= len(headers) or is_blank(headers[i]) for i, _c in words):
+        return list(headers), idx
+    out = list(headers) + [None] * max(0, len(sub) - len(headers))
+    parent = ""
+    joined = list(out)
+    for i, head in enumerate(out):
+        if not is_blank(head):
+            parent = str(head).strip()
+        word = sub[i] if i < len(sub) and not is_blank(sub[i]) else None
+        if word is not None:
+            candidate = f"{parent}({str(word).strip()})" if parent else str(word).strip()
+            joined[i] = candidate if mapping.match_header(kind, candidate) or not mapping.match_header(
+                kind, word) else str(word).strip()  # fmt: skip
+    return joined, idx + 1

@@ -35,7 +35,7 @@ from roles.checks import ensure
 from roles.scopes import visible_member_ids
 from tenants.models import Membership, Tenant, User
 
-ACTIVE_KINDS = ("customers", "contacts", "products", "journal_entries")
+ACTIVE_KINDS = ("customers", "contacts", "products", "orders", "journal_entries")
 # What importing each kind needs; the sales kinds need imports.run. Vouchers go into the books,
 # so they need the books' own permission and are shown to those who have it (Finance → 凭证导入).
 KIND_PERMISSIONS = {"journal_entries": "finance.access"}
@@ -186,7 +186,8 @@ def plan(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes | No
                 )
             }
         )
-    header_number, headers = sheet.rows[idx]
+    header_number, _first = sheet.rows[idx]
+    headers, idx = parsing.merge_subheader(batch.kind, sheet, idx)
     mapping = dict(batch.mapping) if batch.mapping else mp.guess_mapping(batch.kind, headers, saved)
     specs = mp.field_map(batch.kind)
     mapping = {k: f for k, f in mapping.items() if f in specs and k.isdigit() and int(k) < len(headers)}
@@ -419,7 +420,14 @@ _PLANNERS: dict[str, Callable[[Membership, Plan], None]] = {
     "contacts": _plan_contacts,
     "products": _plan_products,
     "journal_entries": lambda actor, p: _journal().plan_rows(actor, p),
+    "orders": lambda actor, p: _orders().plan_rows(actor, p),
 }
+
+
+def _orders() -> Any:
+    from crm.imports import orders
+
+    return orders
 
 
 def _journal() -> Any:
@@ -589,6 +597,8 @@ def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Call
         raise InvalidInput({"mode": _("%(n)d rows have problems; nothing was imported.", n=bad)})
     if batch.kind == "journal_entries":
         return _commit_journal(tenant, actor, batch, p, report_progress)
+    if batch.kind == "orders":
+        return _commit_orders(tenant, actor, batch, p, report_progress)
     model = MODELS[batch.kind]
     otype = OBJECT_TYPES[batch.kind]
     now = utcnow()
@@ -658,6 +668,44 @@ def _commit_journal(tenant: Tenant, actor: Membership, batch: ImportBatch, p: Pl
     return p
 
 
+def _commit_orders(tenant: Tenant, actor: Membership, batch: ImportBatch, p: Plan,
+                   progress: Callable[[int, str], None]) -> Plan:  # fmt: skip
+    """Orders go through crm.orders.services one by one (numbering, pricing, audit); a refusal
+    there is reported like any rejected row."""
+    try:
+        changes = _orders().commit_orders(tenant, actor, batch, p, progress)
+    except InvalidInput:
+        _report(batch, p)
+        raise
+    _report(batch, p)
+    for start in range(0, len(changes), BATCH_SIZE):
+        db.session.execute(insert(ImportChange), changes[start : start + BATCH_SIZE])
+    batch.status = "committed"
+    batch.committed_at = utcnow()
+    created = sum(1 for c in changes if c["object_type"] == "order" and c["action"] == "created")
+    record("import.committed", batch, actor=actor, summary=f"{batch.kind}: {batch.filename}",
+           changes={"created": {"before": None, "after": created},
+                    "updated": {"before": None, "after": len(changes) - created}})  # fmt: skip
+    db.session.flush()
+    progress(95, _("Done"))
+    return p
+
+
+def _undo_orders(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int]:
+    result = _orders().undo_orders(tenant, actor, batch)
+    now = utcnow()
+    batch.status = "undone"
+    batch.undone_at = now
+    batch.undone_by_id = actor.id
+    counts = dict(batch.counts or {})
+    counts["undo"] = result
+    batch.counts = counts
+    db.session.flush()
+    record("import.undone", batch, actor=actor, summary=f"{batch.kind}: {batch.filename}",
+           changes={k: {"before": None, "after": v} for k, v in result.items()})  # fmt: skip
+    return result
+
+
 def _undo_journal(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int]:
     result = _journal().undo_entries(tenant, actor, batch)
     batch.status = "undone"
@@ -707,13 +755,14 @@ def mark_failed(batch: ImportBatch, reason: str) -> None:
 _DEPENDENTS = {"customer_tags", "customer_collaborators", "pool_events", "import_changes", "audit_entries"}
 
 
-def _referenced(table_name: str, ids: list[int]) -> set[int]:
-    """Ids of ``table_name`` that some other row points at (foreign keys read from the metadata)."""
+def _referenced(table_name: str, ids: list[int], ignore: tuple[str, ...] = ()) -> set[int]:
+    """Ids of ``table_name`` that some other row points at (foreign keys read from the metadata);
+    tables in ``ignore`` are parts of the record itself (an order's lines)."""
     found: set[int] = set()
     if not ids:
         return found
     for table in db.metadata.sorted_tables:
-        if table.name in _DEPENDENTS:
+        if table.name in _DEPENDENTS or table.name in ignore:
             continue
         for fk in table.foreign_keys:
             if fk.column.table.name != table_name or fk.column.name != "id":
@@ -746,6 +795,8 @@ def undo(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int
         raise InvalidInput({"status": _("Only a committed import can be undone.")})
     if batch.kind == "journal_entries":
         return _undo_journal(tenant, actor, batch)
+    if batch.kind == "orders":
+        return _undo_orders(tenant, actor, batch)
     model = MODELS[batch.kind]
     changes = list(db.session.scalars(select(ImportChange).where(ImportChange.batch_id == batch.id)))
     created = [c.object_id for c in changes if c.action == "created"]

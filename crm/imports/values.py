@@ -20,7 +20,8 @@ CENT = Decimal("0.01")
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0, with its 1900 leap-year bug folded in
 # A serial number taken for a date only inside a plausible range (1954 … 2119).
 SERIAL_MIN, SERIAL_MAX = 20000, 80000
-TOTAL_WORDS = ("合计", "小计", "总计", "共计", "total", "subtotal", "grand total", "sum")
+TOTAL_WORDS = ("合计", "小计", "总计", "共计", "本月合计", "本期合计", "本年累计", "total", "subtotal", "grand total",
+               "sum")  # fmt: skip
 
 _MINUS = {"－": "-", "−": "-", "–": "-", "—": "-"}
 _CURRENCY = re.compile(r"(人民币|rmb|cny|¥|￥|元整|元|圆)", re.IGNORECASE)
@@ -113,6 +114,22 @@ def parse_amount(value: Any) -> tuple[Decimal | None, str | None]:
         return None, _("Not an amount: %(value)s", value=raw.strip())
     d = d.quantize(CENT, rounding=ROUND_HALF_UP)
     return (-d if negative else d), None
+
+
+def parse_quantity(value: Any) -> tuple[Decimal | None, str | None]:
+    """A quantity as typed (1,200 · 1.5万 · full-width digits), to three decimals."""
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP), None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value), None
+    text = fold(cell_text(value)).replace(",", "").replace(" ", "")
+    if not text:
+        return None, None
+    factor = Decimal(10000) if text.endswith("万") else Decimal(1)
+    text = text.rstrip("万")
+    if not re.fullmatch(r"\d+(\.\d+)?", text):
+        return None, _("Not a quantity: %(value)s", value=cell_text(value))
+    return (Decimal(text) * factor).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP), None
 
 
 def _make_date(y: int, m: int, d: int, raw: str) -> tuple[date | None, str | None]:
