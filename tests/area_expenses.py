@@ -119,6 +119,7 @@ ROWS: dict[tuple[str, str], dict[str, int]] = {
     ("POST", FIN + "/claims/<int:expense_claim_id>/review"): row(404, 302, 302, 403, 403, 302),  # submitted: refused
     ("POST", FIN + "/pay"):                                row(404, 302, 302, 403, 403, 302),  # none chosen
     ("POST", FIN + "/advances/<int:expense_advance_id>/pay"): row(404, 302, 302, 403, 403, 302),  # requested: refused
+    ("POST", FIN + "/advances/<int:expense_advance_id>/repay"): row(404, 302, 302, 403, 403, 302),  # not paid: refused
     ("GET", FIN + "/categories"):                          PAYERS,
     ("POST", FIN + "/categories/<int:expense_category_id>"): row(404, 302, 302, 403, 403, 302),  # none chosen
     ("GET", FIN + "/reports"):                             PAYERS,
@@ -141,6 +142,7 @@ ROWS: dict[tuple[str, str], dict[str, int]] = {
     ("POST", API_ADV + "/approve"):                        row(401, 403, 403, 200, 422, 403),
     ("POST", API_ADV + "/reject"):                         row(401, 403, 403, 422, 422, 403),
     ("POST", API_ADV + "/pay"):                            row(401, 422, 422, 403, 403, 422),  # not approved yet
+    ("POST", API_ADV + "/repay"):                          row(401, 422, 422, 403, 403, 422),  # no amount
 }
 # fmt: on
 

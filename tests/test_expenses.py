@@ -604,3 +604,26 @@ def test_a_new_member_sees_only_their_own_claims_in_their_list(app, books_a):
         assert services.my_claims(newcomer) == [] and len(services.my_claims(rep)) == 1
         assert services.visible_claims(newcomer) == []
         assert len(services.visible_claims(m(t, "sales_manager"))) == 1  # the rep reports to them
+
+
+def test_unspent_money_returned_reduces_the_open_advance_and_settles_it(app, books_a):
+    t = books_a
+    with _ctx(app, t):
+        rep, boss, fin = m(t, "sales"), m(t, "sales_manager"), m(t, "finance")
+        adv = make_advance(rep, boss, fin, "1000.00", PAY_DAY)
+        with pytest.raises(InvalidInput) as too_much:
+            services.repay_advance(tenant(t), fin, adv, "1000.01", PAY_DAY)
+        assert "amount" in too_much.value.errors
+        with pytest.raises(PermissionDenied):
+            services.repay_advance(tenant(t), boss, adv, "100", PAY_DAY)
+        own_advance = make_advance(fin, m(t, "owner"), m(t, "admin"), "50.00", PAY_DAY)
+        with pytest.raises(RuleViolation) as own:
+            services.repay_advance(tenant(t), fin, own_advance, "50.00", PAY_DAY)
+        assert own.value.rule == "self_approval"
+        services.repay_advance(tenant(t), fin, adv, "400.00", PAY_DAY, books.account_for("cash").id)
+        assert (adv.open_amount, adv.status) == (D("600.00"), "paid")
+        services.repay_advance(tenant(t), fin, adv, "600.00", PAY_DAY)
+        assert (adv.open_amount, adv.status) == (D("0.00"), "settled")
+        receivable = books.account_for("other_receivable")
+        assert books.account_balance(receivable.id, party=("employee", rep.id)) == D("0.00")
+        assert [e.action for e in services.timeline(advance=adv)].count("repaid") == 2

@@ -128,6 +128,9 @@ def test_an_advance_is_paid_and_a_claim_set_off_against_it(app, books_a, api):
     r = fin.post(f"/expense-claims/{cid}/pay", {"date": "2026-03-10"})
     assert r.json["advance_offset"] == "320.00"
     assert rep.get(f"/advances/{aid}").json["open_amount"] == "180.00"
+    assert fin.post(f"/advances/{aid}/repay", {}).json["errors"]["json"].keys() == {"amount"}
+    r = fin.post(f"/advances/{aid}/repay", {"amount": "180.00", "date": "2026-03-12"})
+    assert r.status_code == 200 and (r.json["status"], r.json["open_amount"]) == ("settled", "0.00")
 
 
 def test_members_see_their_own_their_teams_and_finance_sees_all(app, books_a, api):

@@ -102,6 +102,10 @@ class ExpensePaySchema(Schema):
     account_id = fields.Integer(metadata={"description": "a bank or cash account; defaults to the bank"})
 
 
+class ExpenseRepaySchema(ExpensePaySchema):
+    amount = fields.Decimal(as_string=True, metadata={"description": "required; at most the open amount"})
+
+
 class ExpenseAdvanceSchema(Schema):
     id = fields.Integer(dump_only=True)
     number = fields.String(dump_only=True)
@@ -337,5 +341,10 @@ _adv_step("Reject", "Reject with a comment.",
 _adv_step("Pay", "Pay an approved advance and post it to other receivables (expenses.pay).",
           lambda a, d: services.pay_advance(g.tenant, g.member, a, d.get("date"), d.get("account_id")),
           ExpensePaySchema())  # fmt: skip
+
+_adv_step("Repay", "Record money the member returned from an open advance (expenses.pay).",
+          lambda a, d: services.repay_advance(g.tenant, g.member, a, d.get("amount"), d.get("date"),
+                                              d.get("account_id")),
+          ExpenseRepaySchema())  # fmt: skip
 
 blueprints = [claims_bp, advances_bp, categories_bp]

@@ -75,6 +75,7 @@ EVENT_LABELS = {
     "posted": _l("Posted to the books"),
     "requested": _l("Requested"),
     "set_off": _l("Set off against a claim"),
+    "repaid": _l("Repaid by the member"),
 }
 
 

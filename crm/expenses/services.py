@@ -766,6 +766,43 @@ def pay_advance(
     return adv
 
 
+def repay_advance(
+    tenant: Tenant, actor: Membership, adv: ExpenseAdvance, amount: Any, on: date | None = None,
+    account_id: int | None = None,
+) -> ExpenseAdvance:  # fmt: skip
+    """The member returns money of an open advance they did not spend: Dr bank or cash /
+    Cr 其他应收款 (party: the member). An advance repaid in full is settled."""
+    if not can(actor, PAY):
+        raise PermissionDenied(PAY)
+    _not_self(actor, adv.member_id, _("Nobody records the repayment of their own advance."))
+    _expect_adv(adv, "paid")
+    value = books.parse_amount(amount)
+    if value is None:
+        raise InvalidInput({"amount": _("Enter an amount greater than zero with at most two decimals.")})
+    if value > adv.open_amount:
+        raise InvalidInput(
+            {"amount": _("At most the open %(amount)s can be repaid.", amount=f"{adv.open_amount:,.2f}")}
+        )
+    when = on or books.today_in(tenant)
+    account = _pay_account(account_id)
+    receivable = books.account_for("other_receivable")
+    memo = _("Repayment of advance %(number)s by %(who)s", number=adv.number, who=adv.member.user.name)
+    entry = books.post_lines(
+        tenant, actor, when, memo[:255],
+        [books.LineInput(account.id, debit=value, party_type="employee", party_id=adv.member_id, memo=adv.number),
+         books.LineInput(receivable.id, credit=value, party_type="employee", party_id=adv.member_id,
+                         memo=adv.number)],
+        source=("expense_advance", adv.id),
+    )  # fmt: skip
+    adv.open_amount -= value
+    if adv.open_amount == ZERO:
+        adv.status = "settled"
+    db.session.flush()
+    _event(actor, "repaid", advance=adv, comment=f"¥{value:,.2f} {entry.number}")
+    record("expense_advance.repay", adv, actor=actor, summary=f"{adv.number} ¥{value:,.2f} {entry.number}")
+    return adv
+
+
 def open_advances(member_id: int) -> list[ExpenseAdvance]:
     stmt = (
         select(ExpenseAdvance)

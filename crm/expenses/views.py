@@ -386,6 +386,7 @@ def _render_advance(adv: ExpenseAdvance, comment_form: CommentForm | None = None
         may_approve=adv.status == "requested" and adv.member_id != me.id
         and services.is_approver(me, adv.member_id, boss.id if boss else None),
         may_pay_it=adv.status == "approved" and adv.member_id != me.id and can(me, PAY),
+        may_repay=adv.status == "paid" and adv.member_id != me.id and can(me, PAY),
         comment_form=comment_form or CommentForm(formdata=None), pay_form=_pay_form(), **_ctx(),
     ), status  # fmt: skip
 
@@ -493,6 +494,17 @@ def advance_pay(expense_advance_id: int):  # type: ignore[no-untyped-def]
     back = _adv_back(adv) if request.form.get("next") == "advance" else url_for("expenses.review")
     return _step(lambda: services.pay_advance(g.tenant, g.member, adv, on, account_id),
                  _("Advance %(number)s paid and posted.", number=adv.number), back)  # fmt: skip
+
+
+@bp.post(FIN + "/advances/<int:expense_advance_id>/repay")
+@require(PAY)
+def advance_repay(expense_advance_id: int):  # type: ignore[no-untyped-def]
+    adv = _advance(expense_advance_id)
+    on, account_id = _pay_args()
+    amount = request.form.get("amount")
+    return _step(lambda: services.repay_advance(g.tenant, g.member, adv, amount, on, account_id),
+                 _("Repayment of advance %(number)s recorded and posted.", number=adv.number),
+                 _adv_back(adv))  # fmt: skip
 
 
 # ---------------------------------------------------------------- finance: categories
