@@ -130,6 +130,7 @@ ROWS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", API_CLAIM):                                    row(401, 200, 200, 200, 200, 200),
     ("PATCH", API_CLAIM):                                  row(401, 403, 403, 403, 422, 403),  # submitted: locked
     ("DELETE", API_CLAIM):                                 row(401, 403, 403, 403, 422, 403),
+    ("POST", API_CLAIM + "/lines/<int:expense_line_id>/receipt"): row(401, 403, 403, 403, 422, 403),  # no file
     ("POST", API_CLAIM + "/submit"):                       row(401, 403, 403, 403, 422, 403),
     ("POST", API_CLAIM + "/approve"):                      row(401, 403, 403, 200, 422, 403),
     ("POST", API_CLAIM + "/reject"):                       row(401, 403, 403, 422, 422, 403),  # no comment

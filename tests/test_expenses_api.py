@@ -180,3 +180,26 @@ def test_the_claims_list_issues_the_same_number_of_statements_for_1_or_11_claims
     with count_queries() as big:
         assert len(fin.get("/expense-claims").json) == 11
     assert big.count == small.count
+
+
+def test_a_receipt_is_uploaded_through_the_api_and_checked(app, books_a, api, client, token_for):
+    import io
+
+    from tests.helpers import bearer
+
+    t = books_a
+    rep = api(t["sales"])
+    body = rep.post("/expense-claims", _body(_categories(rep))).json
+    url = f"/api/v1/expense-claims/{body['id']}/lines/{body['lines'][0]['id']}/receipt"
+    h = bearer(token_for(t["sales"]))
+    bad = client.post(
+        url, data={"receipt": (io.BytesIO(b"hello"), "a.txt")}, headers=h, content_type="multipart/form-data"
+    )
+    assert bad.status_code == 422 and "receipt" in bad.json["errors"]["json"]
+    ok = client.post(url, data={"receipt": (io.BytesIO(b"\xff\xd8\xff\xe0 jpeg"), "票.jpg")}, headers=h,
+                     content_type="multipart/form-data")  # fmt: skip
+    assert ok.status_code == 200 and ok.json["lines"][0]["attachment_id"]
+    boss = bearer(token_for(t["sales_manager"]))
+    again = client.post(url, data={"receipt": (io.BytesIO(b"%PDF-1.4"), "x.pdf")}, headers=boss,
+                        content_type="multipart/form-data")  # fmt: skip
+    assert again.status_code == 403  # only the claimant attaches

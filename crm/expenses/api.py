@@ -8,12 +8,13 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, NoReturn
 
-from flask import g
+from flask import g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
 from crm.api.errors import fail
+from crm.attachments.services import read_limited
 from crm.db import db
 from crm.expenses import services
 from crm.expenses.models import ADVANCE_STATUSES, CLAIM_STATUSES, ExpenseAdvance, ExpenseClaim
@@ -257,6 +258,30 @@ class Claim(MethodView):
     def delete(self, expense_claim_id: int):  # type: ignore[no-untyped-def]
         claim = _claim(expense_claim_id)
         _run(lambda: services.delete_claim(g.member, claim))
+
+
+@claims_bp.route("/<int:expense_claim_id>/lines/<int:expense_line_id>/receipt")
+class ClaimLineReceipt(MethodView):
+    @require("office.access")
+    @claims_bp.response(200, ExpenseClaimDetailSchema)
+    @claims_bp.alt_response(422, description="No file, or not an image (JPEG, PNG, WebP) or PDF of at most 10 MB")
+    def post(self, expense_claim_id: int, expense_line_id: int):  # type: ignore[no-untyped-def]
+        """Attach the receipt of one line of your draft or rejected claim: a multipart/form-data
+        body (not JSON) with the file as ``receipt``; it replaces the line's earlier receipt."""
+        claim = _claim(expense_claim_id)
+        line = next((x for x in claim.lines if x.id == expense_line_id), None)
+        if line is None:
+            abort(404, message="No such line on this claim.")
+        if claim.claimant_id != g.member.id:
+            abort(403, message="Only the claimant attaches receipts.")
+        upload = request.files.get("receipt")
+        if upload is None:
+            abort(
+                422, message="Invalid input.", errors={"files": {"receipt": ["Attach the receipt (multipart form)."]}}
+            )
+        data = read_limited(upload.stream)
+        _run(lambda: services.attach_receipt(g.tenant, g.member, claim, line, upload.filename or "receipt", data))
+        return _detail(claim)
 
 
 def _step(name: str, doc: str, fn: Any, schema: Schema | None = None) -> None:
