@@ -6,6 +6,7 @@ back, the widths of the invoice line inputs."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -18,7 +19,7 @@ from tenants.models import Tenant
 from tests import factories
 from tests.factories import add_member, member_row
 from tests.helpers import in_tenant, post, text_of
-from tests.settlement_factories import make_document, make_payment, setup_books
+from tests.settlement_factories import add_settlement_objects, make_document, make_payment, setup_books
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -100,6 +101,34 @@ def test_the_write_off_page_leads_back_to_its_invoice(app, fin, client_as):
     assert crumbs is not None
     assert f'href="/w/{t.slug}/finance/invoices"' in crumbs.group(0)
     assert f'href="/w/{t.slug}/finance/invoices/{ids["invoice"]}">{ids["number"]}</a>' in crumbs.group(0)
+
+
+def test_the_offset_under_review_cannot_be_changed_before_it_is_posted(app, world_a, client_as):
+    """The confirmation used to leave the fields editable: a changed amount was posted unreviewed."""
+    add_settlement_objects(app, world_a)
+    w = world_a
+    c = client_as(w.tenants["a"]["finance"])
+    url = f"/w/alpha/finance/offsets/new?customer={w.customer_id['a']}"
+    body = {"invoice_id": w.invoice_doc_id["a"], "bill_id": w.settle_bill_id["a"], "amount": "60.00",
+            "settled_on": "2026-03-09"}  # fmt: skip
+    page = text_of(post(c, url, body))
+    review = re.search(r'data-testid="offset-form".*?</form>', page, re.S).group(0)
+    assert 'data-testid="offset-review"' in review and "60.00" in review
+    assert "<select" not in review
+    assert re.findall(r'<input[^>]*name="amount"[^>]*>', review) == [
+        '<input type="hidden" name="amount" value="60.00">'
+    ]
+    assert f'href="{url}"' in review.replace("&amp;", "&")  # back to change it
+
+
+def test_a_zero_amount_in_a_report_never_reads_minus_zero(app):
+    """Liabilities and income are shown sign-flipped, so an empty line arrives as Decimal("-0.00")."""
+    with app.test_request_context():
+        cell = app.jinja_env.get_template("finreports/_cell.html").module.cell
+        assert ">0.00</td>" in str(cell(Decimal("-0.00"), "money"))
+        assert "-0.00" not in str(cell(Decimal("-0.00"), "money"))
+        assert ">(1,234.50)</td>" in str(cell(Decimal("-1234.50"), "money"))
+        assert ">1,234.50</td>" in str(cell(Decimal("1234.50"), "money"))
 
 
 def test_invoice_line_inputs_are_wide_enough_for_a_price_and_a_rate(fin, client_as):

@@ -168,6 +168,8 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
     t = lang.t
     step = iter(range(1, 100))
     browsing.test_name = f"finance-journey-{lang_key}"
+    for stale in ARTIFACTS.glob(f"finance-journey-{lang_key}-*"):  # this run's files only, numbered afresh
+        stale.unlink()
 
     def shot(page: Page, name: str) -> None:
         browsing.shot(page, f"{next(step):02d}-{name}")
@@ -432,6 +434,41 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
             ARTIFACTS.mkdir(parents=True, exist_ok=True)  # kept beside the screenshots, to look at
             (ARTIFACTS / f"finance-journey-{lang_key}-{report}.{fmt}").write_bytes(exports[f"{report}.{fmt}"][1])
     shot(page, "export-ready")
+
+    # Every other report exports too: a workbook that opens, a PDF with text, the customer's
+    # Chinese name wherever the report names parties.
+    others = {
+        "journal": (f"{base}/reports/journal", True),
+        "balance-sheet": (f"{base}/reports/balance-sheet", False),
+        "income-statement": (f"{base}/reports/income-statement", False),
+        "ar-aging": (f"{base}/reports/ar-aging?detail=1", False),
+        "ap-aging": (f"{base}/reports/ap-aging?detail=1", False),
+        "statement": (statement_url, True),
+    }
+    for report, (url, names_customer) in others.items():
+        page.goto(url)
+        expect(page.get_by_test_id("report-export")).to_be_visible()
+        if report in ("balance-sheet", "income-statement"):
+            expect(page.get_by_test_id("report-table")).not_to_contain_text("-0.00")
+            shot(page, report)
+        for fmt in ("xlsx", "pdf"):
+            page.goto(url)
+            page.get_by_test_id(f"export-{fmt}").click()
+            wait_for_job(page, "job-download")
+            name, data = download(page)
+            if fmt == "xlsx":
+                sheets = load_workbook(BytesIO(data), read_only=True).worksheets
+                text = "\n".join(
+                    str(v) for sh in sheets for r in sh.iter_rows(values_only=True) for v in r if v is not None
+                )
+            else:
+                assert data[:4] == b"%PDF", name
+                text = pdf_text(data, tmp_path, f"{report}.pdf")
+            assert name.endswith(f".{fmt}") and text.strip(), (report, name)
+            if names_customer or lang.chinese:
+                assert CJK.search(text), (report, fmt, text[:400])
+            if names_customer:
+                assert CUSTOMER in text, (report, fmt, text[:400])
 
     # Account names in the reader's language; the customer (a Chinese name) in the ledger either way,
     # so the PDF's CJK font is proven in English too.
