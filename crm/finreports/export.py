@@ -166,32 +166,55 @@ def write_xlsx(
 
     # money columns of rows given in integer fen: one division per amount (see fen_number)
     fen_money = [kind == "money" for kind in kinds]
+    width = len(kinds)
 
     def put_fen(r: int, values: Sequence[Any], formats: list[Any]) -> None:
-        for c, value in enumerate(values):
-            if value is None or value == "":
+        """put() for rows in fen, with the common cells (int, str, date) inline: it runs per cell."""
+        if len(values) > width:
+            put(r, values, formats)  # an odd row: the general path (no money past the columns)
+            return
+        c = -1
+        for value in values:
+            c += 1
+            if value is None:
                 continue
-            f = formats[c] if c < len(formats) else None
-            if value.__class__ is int and c < len(fen_money) and fen_money[c]:
-                write_number(r, c, value / 100 if -EXACT_FEN < value < EXACT_FEN else fen_number(value), f)
+            cls = value.__class__
+            if cls is int:
+                if fen_money[c]:
+                    value = value / 100 if -EXACT_FEN < value < EXACT_FEN else fen_number(value)
+                write_number(r, c, value, formats[c])
+            elif cls is str:
+                if value:
+                    write_string(r, c, "'" + value if value.startswith(DANGEROUS_PREFIXES) else value, formats[c])
+            elif cls is date:
+                serial = serials.get(value)
+                if serial is None:
+                    serial = serials[value] = excel_serial(value)
+                write_number(r, c, serial, formats[c])
             else:
-                put_cell(r, c, value, f)
+                put_cell(r, c, value, formats[c])
 
+    # fen rows read ahead on a thread (prefetch): nothing below uses the session until they are read
     fen_rows = getattr(report, "fen_rows", None)
-    rows, put_row = (fen_rows(), put_fen) if fen_rows is not None else (report.rows, put)
+    rows, put_row = (fen_rows(True), put_fen) if fen_rows is not None else (report.rows, put)
     marker = report.section_marker
     r = header
     done = 0
     expected = report.row_count
-    for row in rows:
-        r += 1
-        if marker is not None and row and row[-1] == marker:
-            put_row(r, row[:-1], bold)
-        else:
-            put_row(r, row, normal)
-        done += 1
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done, expected)
+    try:
+        for row in rows:
+            r += 1
+            if marker is not None and row and row[-1] == marker:
+                put_row(r, row[:-1], bold)
+            else:
+                put_row(r, row, normal)
+            done += 1
+            if progress is not None and done % PROGRESS_EVERY == 0:
+                progress(done, expected)
+    finally:  # a refused amount stops the export: close the stream (and its cursor) now, not at GC
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
     last_data = r
     for values in report.totals:
         r += 1
