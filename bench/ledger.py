@@ -19,6 +19,7 @@ alternate (ours, bare, ours, bare …); each figure is the median. Goal of the i
 (c) growth: week over week per product, one quarter (and the week before it)
 (d) growth: month over month per region, one year (and the month before it)
 (e) growth: year over year per month, one year (and the year before it)
+(f) the ledger page: count and sums of a year, its first 50 lines with received/outstanding
 
 Exits non-zero only on an error, never because of a timing.
 
@@ -247,7 +248,50 @@ def run_figures(app: Any, dsn: common.Dsn, owner: int, runs: int) -> list[tuple[
                     groups_n = cur.fetchone()[0]  # type: ignore[index]
                 bare.rollback()
                 out.append((label, ours_s, base_s, n, groups_n))
+            out.append(ledger_page(member, bare, runs))
     return out
+
+
+PAGE_SQL = """
+SELECT l.id, o.order_date, o.number, c.name, o.province, u.name, coalesce(p.name, l.description), l.quantity,
+       l.unit_price, l.amount_excl, l.amount_incl, o.delivery_status
+FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN customers c ON c.id = o.customer_id
+LEFT JOIN memberships m ON m.id = o.owner_id LEFT JOIN users u ON u.id = m.user_id
+LEFT JOIN products p ON p.id = l.product_id
+WHERE l.tenant_id = %(t)s AND o.tenant_id = %(t)s AND o.delivery_status <> 'cancelled'
+  AND o.order_date BETWEEN %(from)s AND %(to)s
+ORDER BY o.order_date DESC, o.id DESC, l.position, l.id LIMIT 50
+"""
+COUNT_SQL = BASE.split("GROUP BY")[0].replace("{keys}", "count(*)")
+
+
+def ledger_page(member: Any, bare: Any, runs: int) -> tuple[str, float, float, int, int]:
+    """(f) the ledger's first page of one year (the count and sums of the year, 50 lines with
+    their share of receipts) vs the count/sum aggregate and the 50-line join written by hand."""
+    from crm.db import db
+    from crm.ledger import services
+
+    f = services.LedgerFilter(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31))
+    params = {"t": 1, "from": f.date_from, "to": f.date_to}
+
+    def ours() -> int:
+        page = services.ledger_page(member, f)
+        db.session.rollback()
+        return page.total
+
+    def base() -> None:
+        with bare.cursor() as cur:
+            cur.execute("SELECT set_config('app.tenant_id', %s, true)", ("1",))
+            cur.execute(COUNT_SQL, params)
+            cur.fetchall()
+            cur.execute(PAGE_SQL, params)
+            cur.fetchall()
+        bare.rollback()
+
+    ours()
+    base()
+    ours_s, base_s, total = finance.alternate(ours, base, runs)
+    return "(f) ledger page 1 of a year (count, sums, 50 lines)", ours_s, base_s, total, 50
 
 
 def main() -> int:

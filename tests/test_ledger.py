@@ -14,7 +14,7 @@ Workspace a: the rep (sales, reports to the manager) and a second rep outside th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -169,6 +169,39 @@ def test_quantities_show_as_plain_numbers(app, ledger, client_as):
     html = text_of(client_as(ledger.t["sales"]).get(url(ledger.t, **{"from": "2026-04-01"})))
     assert ">12.5</div>" in html and "10 " in html
     assert "E+" not in html
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["summary?rows=customer&cols=week", "growth?period=week&by=product&from=2026-01-01&to=2026-03-31", "charts",
+     "targets?period=2026-Q1"],
+)  # fmt: skip
+def test_the_summary_growth_chart_and_target_pages_issue_a_fixed_number_of_statements(app, ledger, client_as,
+                                                                                     count_queries, page):  # fmt: skip
+    c = client_as(ledger.t["owner"])
+    c.get(url(ledger.t) + "/" + page)
+    with count_queries() as few:
+        assert c.get(url(ledger.t) + "/" + page).status_code == 200
+    with in_tenant(app, ledger.t.id, ledger.t["owner"].user_id):
+        owner = db.session.get(Membership, ledger.t["owner"].id)
+        products = [al.product(owner, f"X{i}", f"产品{i}") for i in range(12)]
+        customers = [al.customer(owner, f"客户{i}有限公司", f"省{i}") for i in range(12)]
+        for i in range(40):
+            al.order(owner, customers[i % 12].id, date(2026, 1, 1) + timedelta(days=2 * i),
+                     [(products[i % 12], "1", "10.00"), (products[(i + 5) % 12], "2", "3.00")])  # fmt: skip
+        db.session.commit()
+    with count_queries() as many:
+        assert c.get(url(ledger.t) + "/" + page).status_code == 200
+    assert many.count == few.count
+
+
+def test_exports_read_every_line_in_page_order_chunk_by_chunk(app, ledger):
+    with in_tenant(app, ledger.t.id, ledger.t["owner"].user_id):
+        owner = db.session.get(Membership, ledger.t["owner"].id)
+        f = services.LedgerFilter(status="all")
+        whole = [r.line_id for r in services.ledger_page(owner, f, 1, 200).rows]
+        for chunk in (1, 2, 4):
+            assert [r.line_id for r in services.iter_ledger(owner, f, chunk=chunk)] == whole
 
 
 # ================================================================ summaries

@@ -230,6 +230,7 @@ class LedgerRow:
     status: str
     received: Decimal = ZERO
     outstanding: Decimal = ZERO
+    position: int = 0
 
     @property
     def status_label(self) -> str:
@@ -274,7 +275,7 @@ def _row_statement(conds: list[Any]) -> Any:
             Order.province, Order.owner_id, owner_user.name, OrderLine.product_id,
             func.coalesce(Product.name, OrderLine.description), OrderLine.unit, OrderLine.quantity,
             OrderLine.unit_price, OrderLine.amount_excl, OrderLine.amount_incl, Order.delivery_status,
-            _fen(Order.total_incl), running,
+            _fen(Order.total_incl), running, OrderLine.position,
         )
         .select_from(OrderLine)
         .join(Order, Order.id == OrderLine.order_id)
@@ -315,12 +316,12 @@ def _rows(result: Any, with_money: bool = True) -> list[LedgerRow]:
     received = _received_by_order(sorted({r[1] for r in raw})) if with_money else {}
     rows = []
     for (line_id, order_id, d, number, cid, cname, province, owner_id, owner_name, pid, pname, unit, qty,
-         price, excl, incl, status, total_fen, running) in raw:  # fmt: skip
+         price, excl, incl, status, total_fen, running, position) in raw:  # fmt: skip
         row = LedgerRow(
             line_id=line_id, order_id=order_id, order_date=d, number=number, customer_id=cid, customer=cname,
             region=province or "", owner_id=owner_id, salesperson=owner_name or "", product_id=pid,
             product=pname or "", unit=unit or "", quantity=qty, unit_price=price, amount_excl=excl,
-            amount_incl=incl, status=status,
+            amount_incl=incl, status=status, position=position,
         )  # fmt: skip
         if status != "cancelled":
             got = received.get(order_id, ZERO)
@@ -354,17 +355,27 @@ def ledger_page(actor: Membership, f: LedgerFilter, page: int = 1, page_size: in
 
 
 def iter_ledger(actor: Membership, f: LedgerFilter, chunk: int = 5000) -> Iterator[LedgerRow]:
-    """Every line of the filtered ledger, in page order, read in chunks (for exports): memory
-    stays bounded whatever the size."""
+    """Every line of the filtered ledger, in page order, read in chunks by keyset (each chunk
+    starts after the last line of the one before, so a million lines cost no more per chunk at
+    the end than at the start): memory stays bounded whatever the size."""
     conds = _conditions(actor, f)
-    stmt = _row_statement(conds).order_by(*ORDERING)
-    offset = 0
+    after: list[Any] = []
     while True:
-        batch = _rows(db.session.execute(stmt.offset(offset).limit(chunk)))
+        stmt = _row_statement(conds + after).order_by(*ORDERING).limit(chunk)
+        batch = _rows(db.session.execute(stmt))
         yield from batch
         if len(batch) < chunk:
             return
-        offset += chunk
+        last = batch[-1]
+        d, oid, pos, lid = last.order_date, last.order_id, last.position, last.line_id
+        after = [
+            or_(
+                Order.order_date < d,
+                and_(Order.order_date == d, Order.id < oid),
+                and_(Order.order_date == d, Order.id == oid,
+                     or_(OrderLine.position > pos, and_(OrderLine.position == pos, OrderLine.id > lid))),
+            )
+        ]  # fmt: skip
 
 
 def count_lines(actor: Membership, f: LedgerFilter) -> int:
