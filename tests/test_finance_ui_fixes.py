@@ -55,6 +55,15 @@ def test_an_open_invoice_and_its_open_amount_are_not_called_view_in_chinese(fin,
     assert re.search(r'data-testid="invoice-status">\s*Open\s*<', english)
 
 
+def test_a_supplier_on_the_finance_pages_is_a_supplier_not_a_contract_seller(fin, client_as):
+    """ "Supplier" alone is 供方 (the seller in a contract); bills and payments name a 供应商."""
+    t, _ids = fin
+    c = client_as(t["finance"], **ZH)
+    for path in ("/finance/bills", "/finance/bills/new", "/finance/payments", "/finance/payments/new"):
+        page = text_of(c.get(f"/w/{t.slug}{path}"))
+        assert "供应商" in page and "供方" not in page, path
+
+
 def test_a_new_entry_refused_in_a_closed_month_is_still_a_new_entry(app, fin, client_as):
     """It used to come back as "Edit draft" with a Cancel link to an entry that was rolled back."""
     t, _ids = fin

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, FieldList, FormField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
@@ -21,7 +22,8 @@ class InvoiceLineForm(LineForm):
 
 class InvoiceForm(FlaskForm):
     customer_id = SelectField(_l("Customer"), coerce=optional_id, validators=[Optional()])
-    supplier_id = SelectField(_l("Supplier"), coerce=optional_id, validators=[Optional()])
+    # "Supplier" alone is 供方, the seller in a contract; a finance party is a 供应商.
+    supplier_id = SelectField(lazy_pgettext("party", "Supplier"), coerce=optional_id, validators=[Optional()])
     external_number = StringField(
         _l("Supplier's invoice no."), validators=[Optional(), Length(max=60)],
         description=_l("The number on the supplier's VAT invoice (发票号码)."),

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import pgettext
 from sqlalchemy import BigInteger, case, func, or_, select, type_coerce
 from sqlalchemy.orm import joinedload
 from werkzeug.routing import BuildError
@@ -155,7 +156,7 @@ def _new(direction: str):  # type: ignore[no-untyped-def]
     form = PaymentForm()
     books.ensure_books(g.tenant, g.member)
     if direction == "out":
-        form.party_id.label.text = _("Supplier")
+        form.party_id.label.text = pgettext("party", "Supplier")
     parties = customer_choices() if direction == "in" else supplier_choices()
     form.party_id.choices = choices([(None, "—")] + parties)
     cash = services.cash_accounts()
