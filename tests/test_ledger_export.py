@@ -147,6 +147,17 @@ def test_libreoffice_recalculates_the_summary_sheets_to_the_ledgers_figures(app,
 
 
 @needs_soffice
+def test_a_chinese_export_recalculates_the_same_over_its_chinese_sheet_names(app, ledger, tmp_path):
+    data = write(app, ledger.t["owner"], "ledger", {}, locale="zh_Hans_CN")
+    wb = recalculated(data, tmp_path)
+    assert wb.sheetnames == ["台账", "按区域", "按业务员", "按产品", "按月份"]
+    assert wb["台账"]["A1"].value == "日期"
+    region = table(wb["按区域"])
+    assert region["江苏省"][1] == pytest.approx(2600.0)
+    assert region["合计"] == [pytest.approx(12.0), pytest.approx(5400.0), pytest.approx(6102.0)]
+
+
+@needs_soffice
 def test_libreoffice_recalculates_a_two_way_pivot_with_its_totals(app, ledger, tmp_path):
     params = {"rows": "customer", "cols": "month", "measure": "amount_incl", "from": "2026-01-01"}
     data = write(app, ledger.t["owner"], "summary", params)
