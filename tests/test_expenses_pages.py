@@ -275,3 +275,20 @@ def test_an_empty_claim_list_says_what_to_do(app, books_a, client_as):
     assert "No expense claims yet" in page and "New claim" in page
     with in_tenant(app, books_a.id):
         assert db.session.scalars(select(ExpenseClaim)).all() == []
+
+
+def test_the_claimant_reads_the_claim_and_its_timeline_in_chinese(app, books_a, client_as):
+    """Locale zh_Hans_CN (the browser asks for Chinese)."""
+    t = books_a
+    with in_tenant(app, t.id, t["sales"].user_id):
+        rep = db.session.get(Membership, t["sales"].id)
+        claim = make_claim(rep)
+        services.submit_claim(db.session.get(Tenant, t.id), rep, claim)
+        claim_id = claim.id
+        db.session.commit()
+    zh = client_as(t["sales"], accept_language="zh-CN,zh")
+    page = zh.get(f"/w/{t.slug}/office/expenses/claims/{claim_id}").get_data(as_text=True)
+    for text in ("报销人", "待审批", "办理进度", "填写草稿", "已提交审批", "差旅费"):
+        assert text in page, text
+    listing = zh.get(f"/w/{t.slug}/office/expenses").get_data(as_text=True)
+    assert "我的报销单" in listing and "费用报销" in listing

@@ -465,7 +465,20 @@ def attach_receipt(
 # ---------------------------------------------------------------- claims: the flow
 
 
+def _lock(obj: Any) -> None:
+    """Take the row lock (PostgreSQL: SELECT … FOR UPDATE) and reload the row, so two people
+    paying the same claim, or two claims setting off the same advance, queue instead of both
+    acting on what they read before. SQLite lets one writer in at a time anyway."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    model = type(obj)
+    db.session.execute(
+        select(model).where(model.id == obj.id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def _expect(claim: ExpenseClaim, *statuses: str) -> None:
+    _lock(claim)
     if claim.status not in statuses:
         raise RuleViolation(
             "wrong_status",
@@ -588,6 +601,7 @@ def _post_claim(tenant: Tenant, actor: Membership, claim: ExpenseClaim, on: date
     offset = ZERO
     adv = claim.advance
     if adv is not None:
+        _lock(adv)
         if adv.status != "paid" or adv.member_id != claim.claimant_id:
             raise RuleViolation("advance_closed", {"advance_id": _("The advance is no longer open.")})
         offset = min(adv.open_amount, claim.total)
@@ -622,6 +636,8 @@ def pay_claims(
         raise PermissionDenied(PAY)
     if not claims:
         raise InvalidInput({"claims": _("Choose at least one claim to pay.")})
+    for claim in sorted(claims, key=lambda c: c.id):
+        _lock(claim)
     for claim in claims:
         _not_self(actor, claim.claimant_id, _("Nobody pays their own claim (%(number)s).", number=claim.number))
         if claim.status != "reviewed":
@@ -684,6 +700,7 @@ def request_advance(tenant: Tenant, actor: Membership, data: dict[str, Any]) -> 
 
 
 def _expect_adv(adv: ExpenseAdvance, *statuses: str) -> None:
+    _lock(adv)
     if adv.status not in statuses:
         from crm.expenses.models import ADVANCE_STATUS_LABELS  # noqa: PLC0415
 
@@ -741,6 +758,7 @@ def pay_advance(
     if not can(actor, PAY):
         raise PermissionDenied(PAY)
     _not_self(actor, adv.member_id, _("Nobody pays their own advance."))
+    _lock(adv)
     _expect_adv(adv, "approved")
     when = on or books.today_in(tenant)
     pay_account = _pay_account(account_id)
@@ -775,6 +793,7 @@ def repay_advance(
     if not can(actor, PAY):
         raise PermissionDenied(PAY)
     _not_self(actor, adv.member_id, _("Nobody records the repayment of their own advance."))
+    _lock(adv)
     _expect_adv(adv, "paid")
     value = books.parse_amount(amount)
     if value is None:
