@@ -115,7 +115,12 @@ class _Area:
             batch=batch,
             counts=counts,
             specs=specs,
-            labels={f.key: f.label for f in specs},
+            labels={
+                "lines": _("Lines"),
+                "order_date": _("Date"),
+                "province": _("Region"),
+                **{f.key: f.label for f in specs},
+            },  # fmt: skip
             kinds=KIND_LABELS,
             status_labels=_status_labels(),
             badges=STATUS_BADGES,
