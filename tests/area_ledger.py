@@ -45,6 +45,7 @@ ROWS: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/ledger/summary"):                    API,
     ("GET", "/api/v1/ledger/growth"):                     API,
     ("GET", "/api/v1/ledger/ranking"):                    row(401, 422, 422, 422, 422, 403),  # no period
+    ("POST", "/api/v1/ledger/export"):                    row(401, 202, 202, 202, 202, 403),  # the whole ledger
     ("GET", "/api/v1/ledger/views"):                      API,
     ("POST", "/api/v1/ledger/views"):                     row(401, 422, 422, 422, 422, 403),  # no name
     ("GET", API_VIEW):                                    row(401, 404, 404, 404, 200, 403),

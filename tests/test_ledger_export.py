@@ -209,6 +209,21 @@ def test_exports_run_as_jobs_from_the_page_and_bad_parameters_start_nothing(app,
         assert db.session.query(JobRecord).filter_by(kind="ledger_export").count() == 2
 
 
+def test_the_api_starts_an_export_job_and_hands_back_the_file(app, ledger, client, token_for):
+    from tests.helpers import ApiClient
+
+    api = ApiClient(client, token_for(ledger.t["sales_manager"]))
+    started = api.post("/ledger/export", {"what": "growth", "format": "xlsx", "locale": "en",
+                                          "params": {"period": "month", "by": "region"}})  # fmt: skip
+    assert started.status_code == 202, started.get_json()
+    job = api.get(f"/jobs/{started.get_json()['id']}").get_json()
+    assert job["status"] == "finished"
+    data = api.get(f"/jobs/{job['id']}/result").data
+    assert openpyxl.load_workbook(BytesIO(data)).sheetnames == ["Ledger", "Growth"]
+    bad = api.post("/ledger/export", {"what": "summary", "params": {"rows": "colour"}})
+    assert bad.status_code == 422 and "params.rows" in bad.get_json()["errors"]["json"]
+
+
 def test_a_reps_export_holds_only_their_own_lines(app, ledger):
     wb = openpyxl.load_workbook(BytesIO(write(app, ledger.t["sales"], "ledger", {})), data_only=True)
     customers = {row[2] for row in wb[wb.sheetnames[0]].iter_rows(min_row=2, values_only=True)}

@@ -186,6 +186,16 @@ class LedgerViewSchema(Schema):
     owner_id = fields.Integer(dump_only=True)
 
 
+class LedgerExportSchema(Schema):
+    what = fields.String(load_default="ledger", validate=validate.OneOf(("ledger", "summary", "growth")))
+    format = fields.String(load_default="xlsx", validate=validate.OneOf(("xlsx", "pdf")))
+    locale = fields.String(load_default="zh_Hans_CN", validate=validate.OneOf(["zh_Hans_CN", "en"]))
+    params = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)), values=fields.String(), load_default=dict,
+        metadata={"description": "the filters, and rows/cols/measure or period/by/compare/measure, as on the page"},
+    )  # fmt: skip
+
+
 def _bad(err: InvalidInput) -> NoReturn:
     abort(422, message="Invalid input.", errors={"query": {k: [v] for k, v in err.errors.items()}})
 
@@ -274,6 +284,33 @@ class RankingResource(MethodView):
             return services.ranking(g.member, args["period"])
         except InvalidInput as err:
             _bad(err)
+
+
+@ledger_bp.route("/export")
+class Export(MethodView):
+    @require("sales.access")
+    @ledger_bp.arguments(LedgerExportSchema)
+    @ledger_bp.response(202)
+    @ledger_bp.alt_response(503, description="The job service (Redis) is unreachable; nothing was started.")
+    def post(self, data):  # type: ignore[no-untyped-def]
+        """Start an export job of the ledger, a summary or growth (xlsx with live SUMIFS formulas,
+        or PDF); follow it at /api/v1/jobs/<id>."""
+        from crm.api.resources import JobSchema, _job_dict  # noqa: PLC0415 — resources imports this module
+        from crm.ledger.export import check_params  # noqa: PLC0415
+        from workers.queue import JobsUnavailable, submit  # noqa: PLC0415
+
+        try:
+            checked = check_params(g.member, data["what"], dict(data["params"]))
+        except InvalidInput as err:
+            db.session.rollback()
+            abort(422, message="Invalid input.", errors={"json": {f"params.{k}": [v] for k, v in err.errors.items()}})
+        try:
+            job = submit("ledger_export", g.member, {"what": data["what"], "format": data["format"],
+                                                     "params": checked, "locale": data["locale"]})  # fmt: skip
+        except JobsUnavailable:
+            db.session.rollback()
+            abort(503, message="The job service is unavailable; nothing was started. Try again shortly.")
+        return JobSchema().dump(_job_dict(job))
 
 
 @ledger_bp.route("/views")
