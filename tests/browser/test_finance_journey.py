@@ -240,6 +240,7 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
     shot(page, "receipt-form")
     form.locator("button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/receipts/\d+$"))
+    receipt_url = page.url
     expect(page.get_by_test_id("unallocated")).to_contain_text(RECEIVED)
     alloc = page.get_by_test_id("allocate-form")
     expect(alloc.locator("input[name^='amount-']")).to_have_value("2000.00")  # prefilled oldest first
@@ -501,7 +502,9 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
     # ---- the same pages at phone width: tables scroll inside their card, nothing spills
     phone = browsing.new_page(locale=lang.code, viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
     sign_in(phone, fin)
-    for name, url in (("phone-invoice", invoice_url), ("phone-statement", statement_url),
+    for name, url in (("phone-invoice", invoice_url), ("phone-receipt", receipt_url),
+                      ("phone-statement", statement_url), ("phone-periods", f"{base}/books/periods"),
+                      ("phone-new-entry", f"{base}/books/entries/new"),
                       ("phone-trial-balance", f"{base}/reports/trial-balance?period={month}")):  # fmt: skip
         phone.goto(url)
         shot(phone, name)
