@@ -92,10 +92,8 @@ def ledger(rows: int) -> bytes:
 
 def clear(dsn: common.Dsn) -> None:
     with psycopg.connect(dsn.libpq(dsn.superuser), autocommit=True) as conn:
-        conn.execute("DELETE FROM import_changes")
-        conn.execute("DELETE FROM import_batches")
-        conn.execute("DELETE FROM audit_entries WHERE tenant_id = 1")
-        conn.execute("DELETE FROM customers WHERE tenant_id = 1")
+        # Only this bench's rows live here: TRUNCATE, not a 100,000-row DELETE through every foreign key.
+        conn.execute("TRUNCATE import_changes, import_batches, audit_entries, customers CASCADE")
         conn.execute("VACUUM ANALYZE customers")
 
 
@@ -176,6 +174,7 @@ def main() -> int:
                 common.log(f"run {run + 1}: the import (upload + dry run + commit)")
                 took, counts = ours(app, data)
                 ours_s.append(took)
+                common.log(f"run {run + 1}: the import took {took:.2f} s")
                 clear(dsn)
                 common.log(f"run {run + 1}: baseline (read alone + bulk insert alone)")
                 r, i, prep, n = baseline(app, data)

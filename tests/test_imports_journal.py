@@ -289,3 +289,15 @@ def test_the_voucher_list_page_issues_a_constant_number_of_queries(app, client, 
     with count_queries() as four:
         assert c.get(url).status_code == 200
     assert one.count == four.count
+
+
+@pytest.mark.parametrize(
+    ("word", "text", "label"),
+    [(None, "记-5", "记-5"), (None, "记字第5号", "记-5"), (None, "记-0005", "记-5"), ("记", "5", "记-5"),
+     ("记", "0005", "记-5"), (None, "收-12", "收-12"), (None, "5", "5")],
+)  # fmt: skip
+def test_voucher_numbers_as_accounting_software_writes_them(word, text, label):
+    from crm.imports.journal import voucher_of
+
+    v = voucher_of(word, text, "2026-03")
+    assert v.label == label and v.key == f"2026-03|{label.split('-')[0] if '-' in label else ''}|{label.split('-')[-1]}"

@@ -41,7 +41,7 @@ ZERO = Decimal("0.00")
 
 _SEPARATORS = re.compile(r"\s*[—―\-－_/\\·:：]+\s*")
 _CODE_AND_NAME = re.compile(r"^([0-9][0-9.\-]*)\s+(.+)$")
-_VOUCHER = re.compile(r"^(.*?)\D*?0*(\d+)\D*$")
+_VOUCHER = re.compile(r"^(\D*)0*(\d+)\D*$")
 
 
 @dataclass
