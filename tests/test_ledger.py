@@ -292,6 +292,26 @@ def test_the_growth_page_shows_a_dash_when_the_earlier_period_is_zero(app, ledge
     assert "—" in html and "-61.5%" in html
 
 
+# ================================================================ charts
+
+
+def test_the_charts_show_the_trend_regions_and_product_shares(app, ledger):
+    from crm.ledger import charts
+
+    c = read(app, ledger.t["owner"], charts.build, services.LedgerFilter(), today=date(2026, 3, 31))
+    trend = c.trend["data"]
+    assert trend["labels"][0] == "2025-04" and trend["labels"][-1] == "2026-03"
+    assert trend["datasets"][0]["data"][-2:] == ["1000.00", "3600.00"]  # February, March
+    assert c.regions["data"]["labels"] == ["江苏省", "广东省", "浙江省"]
+    assert c.regions["data"]["datasets"][0]["data"] == ["2600.00", "1000.00", "1000.00"]
+    assert c.products["type"] == "doughnut"
+    assert dict(zip(c.products["data"]["labels"], c.products["data"]["datasets"][0]["data"], strict=True)) == {
+        "服务器": "3000.00", "交换机": "1600.00"}  # fmt: skip
+    weeks = read(app, ledger.t["owner"], charts.build,
+                 services.LedgerFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 15)))  # fmt: skip
+    assert weeks.period == "week" and weeks.trend["data"]["datasets"][0]["data"] == ["0.00", "2600.00", "1000.00"]
+
+
 # ================================================================ targets and ranking
 
 

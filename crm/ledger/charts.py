@@ -4,6 +4,7 @@ a data-chart attribute (no inline script: the CSP forbids it); static/js/app.js 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,27 +29,36 @@ class LedgerCharts:
 
 
 def build(actor: Membership, f: services.LedgerFilter, today: date | None = None) -> LedgerCharts:
-    short = f.date_from is not None and f.date_to is not None and (f.date_to - f.date_from).days <= 92
+    """Two aggregate statements over the range (without dates: the twelve months to today): by
+    month (or week, for three months or less), and by region × product for the bar and the
+    doughnut."""
+    if f.date_from is None and f.date_to is None:
+        last = today or date.today()
+        first = services.shift("month", last.replace(day=1), -11)
+        f = dataclasses.replace(f, date_from=first, date_to=last)
+    first, last = f.date_from or date(2000, 1, 1), f.date_to or (today or date.today())
+    short = (last - first).days <= 92
     period = "week" if short else "month"
-    trend = services.growth(actor, f, period=period, measure="amount", today=today)
-    by_region = services.summarize(actor, f, "region")
-    by_product = services.summarize(actor, f, "product")
-
-    keys = by_product.row_keys
+    by_time = services.summarize(actor, f, period)
+    mix = services.summarize(actor, f, "region", "product")
+    zero = Decimal("0.00")
+    buckets = services.buckets_between(period, first, last) if (last - first).days <= 3700 else by_time.row_keys
+    trend = [str(by_time.row_totals[b].amount if b in by_time.row_totals else zero) for b in buckets]
+    keys = mix.col_keys
     top, rest = keys[:TOP_PRODUCTS], keys[TOP_PRODUCTS:]
-    product_labels = [by_product.row_labels[k] for k in top]
-    product_values = [by_product.row_totals[k].amount for k in top]
+    product_labels = [mix.col_labels[k] for k in top]
+    product_values = [mix.col_totals[k].amount for k in top]
     if rest:
         product_labels.append(_("Other products"))
-        product_values.append(sum((by_product.row_totals[k].amount for k in rest), Decimal("0.00")))
+        product_values.append(sum((mix.col_totals[k].amount for k in rest), zero))
 
     return LedgerCharts(
         trend={
             "type": "line",
             "data": {
-                "labels": [trend.bucket_labels[b] for b in trend.buckets],
+                "labels": [services.bucket_label(period, b) for b in buckets],
                 "datasets": [{
-                    "label": _("Amount excluding tax"), "data": [str(trend.totals[b].value) for b in trend.buckets],
+                    "label": _("Amount excluding tax"), "data": trend,
                     "borderColor": "#0d6efd", "backgroundColor": "rgba(13,110,253,.15)", "fill": True,
                     "tension": 0.25,
                 }],
@@ -58,10 +68,10 @@ def build(actor: Membership, f: services.LedgerFilter, today: date | None = None
         regions={
             "type": "bar",
             "data": {
-                "labels": [by_region.row_labels[k] for k in by_region.row_keys],
+                "labels": [mix.row_labels[k] for k in mix.row_keys],
                 "datasets": [{
                     "label": _("Amount excluding tax"),
-                    "data": [str(by_region.row_totals[k].amount) for k in by_region.row_keys],
+                    "data": [str(mix.row_totals[k].amount) for k in mix.row_keys],
                     "backgroundColor": "#198754",
                 }],
             },
@@ -76,6 +86,6 @@ def build(actor: Membership, f: services.LedgerFilter, today: date | None = None
             },
             "options": {"plugins": {"legend": {"display": True, "position": "bottom"}}},
         },
-        has_data=not by_region.is_empty,
+        has_data=not mix.is_empty,
         period=period,
     )  # fmt: skip
