@@ -93,6 +93,17 @@ def seed_delivered_order(live_server: LiveServer, slug: str, owner_email: str) -
     return out
 
 
+def workspace_today(live_server: LiveServer, slug: str) -> date:
+    from sqlalchemy import select
+
+    from crm.books.services import today_in
+    from crm.db import db
+    from tenants.models import Tenant
+
+    with live_server.app.app_context():
+        return today_in(db.session.scalars(select(Tenant).where(Tenant.slug == slug)).one())
+
+
 def api(live_server: LiveServer, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(  # noqa: S310 — the test's own live server
@@ -184,7 +195,7 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
     sales = seed_delivered_order(live_server, ws.slug, owner.email)
     base = f"/w/{ws.slug}/finance"
 
-    today = date.today()
+    today = workspace_today(live_server, ws.slug)  # the workspace's date (Asia/Shanghai), not the machine's
     last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     closed_key = last_month.strftime("%Y-%m")
 
@@ -235,7 +246,7 @@ def test_finance_takes_an_order_to_a_closed_month_and_exports_the_books(
     form = page.get_by_test_id("payment-form")
     expect(form.locator("#party_id")).to_have_value(str(sales["customer_id"]))
     form.locator("#amount").fill("2000.00")
-    form.locator("#reference").fill("BANK-20261128-001")
+    form.locator("#reference").fill(f"BANK-{today:%Y%m%d}-001")
     expect(form.locator("#post")).to_be_checked()
     shot(page, "receipt-form")
     form.locator("button[type=submit]").click()
