@@ -292,3 +292,26 @@ def test_the_claimant_reads_the_claim_and_its_timeline_in_chinese(app, books_a, 
         assert text in page, text
     listing = zh.get(f"/w/{t.slug}/office/expenses").get_data(as_text=True)
     assert "我的报销单" in listing and "费用报销" in listing
+
+
+def test_the_claim_page_issues_the_same_statements_for_1_or_12_lines(app, books_a, client_as, count_queries):
+    t = books_a
+    with in_tenant(app, t.id, t["sales"].user_id):
+        rep = db.session.get(Membership, t["sales"].id)
+        keys = ["travel", "transport", "entertainment", "office", "telecom", "training", "other"]
+        ids = []
+        for n in (1, 12):
+            data = services.ClaimInput(title="多行", lines=[
+                {"expense_date": "2026-03-01", "category_id": category_id(keys[i % 7]), "amount": f"{i + 1}.00",
+                 "description": f"第{i + 1}行"} for i in range(n)
+            ])  # fmt: skip
+            ids.append(services.create_claim(db.session.get(Tenant, t.id), rep, data).id)
+        db.session.commit()
+    client = client_as(t["sales"])
+    off = OFF.format(slug=t.slug)
+    client.get(f"{off}/claims/{ids[0]}")
+    with count_queries() as one:
+        assert client.get(f"{off}/claims/{ids[0]}").status_code == 200
+    with count_queries() as twelve:
+        assert client.get(f"{off}/claims/{ids[1]}").status_code == 200
+    assert twelve.count == one.count, (one.count, twelve.count)

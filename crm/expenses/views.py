@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
 
 from crm.books.services import today_in
 from crm.choices import choices
@@ -88,6 +89,12 @@ def _date(raw: str | None) -> date | None:
 
 def _claim(claim_id: int) -> ExpenseClaim:
     claim = get_or_404(ExpenseClaim, claim_id)
+    # The lines with their categories in one go (the page reads both for every line).
+    db.session.scalars(
+        db.select(ExpenseClaim).where(ExpenseClaim.id == claim.id)
+        .options(selectinload(ExpenseClaim.lines).selectinload(ExpenseClaimLine.category))
+        .execution_options(populate_existing=True)
+    ).one()  # fmt: skip
     if not services.can_see_claim(g.member, claim):
         abort(403)
     return claim
