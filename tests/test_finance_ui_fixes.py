@@ -130,6 +130,15 @@ def test_the_offset_under_review_cannot_be_changed_before_it_is_posted(app, worl
     assert f'href="{url}"' in review.replace("&amp;", "&")  # back to change it
 
 
+def test_the_chart_of_accounts_sections_share_their_column_widths(fin, client_as):
+    """Each account type is its own table; without set widths every section's columns sat elsewhere."""
+    t, _ids = fin
+    page = text_of(client_as(t["finance"]).get(f"/w/{t.slug}/finance/books/accounts"))
+    tables = re.findall(r'<table[^>]*data-testid="accounts-\w+">\s*(<colgroup>.*?</colgroup>)', page, re.S)
+    assert len(tables) >= 5 and len(set(tables)) == 1, tables
+    assert tables[0].count('style="width:') == 5  # every column but the actions, which take the rest
+
+
 def test_a_zero_amount_in_a_report_never_reads_minus_zero(app):
     """Liabilities and income are shown sign-flipped, so an empty line arrives as Decimal("-0.00")."""
     with app.test_request_context():
