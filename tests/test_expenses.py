@@ -627,3 +627,20 @@ def test_unspent_money_returned_reduces_the_open_advance_and_settles_it(app, boo
         receivable = books.account_for("other_receivable")
         assert books.account_balance(receivable.id, party=("employee", rep.id)) == D("0.00")
         assert [e.action for e in services.timeline(advance=adv)].count("repaid") == 2
+
+
+def test_a_new_claim_defaults_to_the_department_of_the_last_claim_or_the_payroll_record(app, books_a):
+    t = books_a
+    with _ctx(app, t):
+        rep, fin = m(t, "sales"), m(t, "finance")
+        assert services.default_department(rep) is None
+        sales_dept = books.save_department(fin, "销售部")
+        from tests.area_payroll import make_employee
+
+        make_employee(m(t, "owner"), 7, member_id=rep.id, department_id=sales_dept.id)
+        assert services.default_department(rep) == sales_dept.id
+        other = books.save_department(fin, "市场部")
+        data = claim_input()
+        data.department_id = other.id
+        services.create_claim(tenant(t), rep, data)
+        assert services.default_department(rep) == other.id

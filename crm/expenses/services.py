@@ -1022,3 +1022,19 @@ def customer_choices(member: Membership, selected: int | None = None, limit: int
 def opportunity_choices(member: Membership, limit: int = 300) -> list[tuple[int, str]]:
     stmt = select(Opportunity.id, Opportunity.title).where(opportunity_filter(member))
     return [(i, n) for i, n in db.session.execute(stmt.order_by(Opportunity.id.desc()).limit(limit))]
+
+
+def default_department(member: Membership) -> int | None:
+    """For a new claim: the department of the member's last claim that named one, else the
+    department of their employee record in payroll."""
+    last = db.session.scalar(
+        select(ExpenseClaim.department_id)
+        .where(ExpenseClaim.claimant_id == member.id, ExpenseClaim.department_id.is_not(None))
+        .order_by(ExpenseClaim.id.desc()).limit(1)
+    )  # fmt: skip
+    if last is not None:
+        return int(last)
+    from crm.payroll.models import Employee  # noqa: PLC0415 — payroll knows who works where
+
+    found = db.session.scalar(select(Employee.department_id).where(Employee.member_id == member.id).limit(1))
+    return int(found) if found is not None else None

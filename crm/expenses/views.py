@@ -190,6 +190,8 @@ def _claim_form(claim: ExpenseClaim | None):  # type: ignore[no-untyped-def]
         ]  # fmt: skip
     else:
         rows = line_rows(request.form)
+    if request.method == "GET" and claim is None:
+        form.department_id.data = services.default_department(g.member)
     _prepare(form, claim.claimant_id if claim else g.member.id)
     general: list[str] = []
     line_errors: dict[int, dict[str, str]] = {}
