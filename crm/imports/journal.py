@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from crm.books import services as books
 from crm.books.models import Account, Department, FiscalPeriod, JournalEntry
-from crm.db import db, utcnow
+from crm.db import db
 from crm.imports.models import ImportBatch, ImportChange
 from crm.imports.values import fold
 from crm.sales import rules
@@ -407,5 +407,4 @@ def undo_entries(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[
                             _("Undo of import %(file)s: reversal of %(number)s", file=batch.filename,
                               number=entry.number))  # fmt: skip
         result["reversed"] += 1
-    batch.undone_at = utcnow()
     return result

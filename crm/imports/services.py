@@ -40,6 +40,8 @@ ACTIVE_KINDS = ("customers", "contacts", "products", "orders", "journal_entries"
 # so they need the books' own permission and are shown to those who have it (Finance → 凭证导入).
 KIND_PERMISSIONS = {"journal_entries": "finance.access"}
 FINANCE_KINDS = ("journal_entries",)
+# Kinds written through their own context's services, record by record (not bulk inserts).
+SERVICE_KINDS = ("journal_entries", "orders")
 MODES = ("all", "good_rows")
 BATCH_SIZE = 1000
 PREVIEW_ROWS = 50
@@ -595,10 +597,8 @@ def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Call
     bad = p.count("invalid") + p.count("duplicate")
     if batch.mode == "all" and bad:
         raise InvalidInput({"mode": _("%(n)d rows have problems; nothing was imported.", n=bad)})
-    if batch.kind == "journal_entries":
-        return _commit_journal(tenant, actor, batch, p, report_progress)
-    if batch.kind == "orders":
-        return _commit_orders(tenant, actor, batch, p, report_progress)
+    if batch.kind in SERVICE_KINDS:
+        return _commit_through_services(tenant, actor, batch, p, report_progress)
     model = MODELS[batch.kind]
     otype = OBJECT_TYPES[batch.kind]
     now = utcnow()
@@ -647,12 +647,14 @@ def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Call
     return p
 
 
-def _commit_journal(tenant: Tenant, actor: Membership, batch: ImportBatch, p: Plan,
-                    progress: Callable[[int, str], None]) -> Plan:  # fmt: skip
-    """Vouchers post one by one through the books (never by bulk insert); what the books refused
-    at this moment (a month closed since the dry run) is reported like any rejected row."""
+def _commit_through_services(tenant: Tenant, actor: Membership, batch: ImportBatch, p: Plan,
+                             progress: Callable[[int, str], None]) -> Plan:  # fmt: skip
+    """Vouchers and orders are written one by one through their own context's services (posting
+    gate, numbering, pricing, audit), never by bulk insert; what those services refuse at this
+    moment (a month closed since the dry run) is reported like any rejected row."""
+    writer = _journal().commit_vouchers if batch.kind == "journal_entries" else _orders().commit_orders
     try:
-        changes = _journal().commit_vouchers(tenant, actor, batch, p, progress)
+        changes = writer(tenant, actor, batch, p, progress)
     except InvalidInput:
         _report(batch, p)
         raise
@@ -661,28 +663,7 @@ def _commit_journal(tenant: Tenant, actor: Membership, batch: ImportBatch, p: Pl
         db.session.execute(insert(ImportChange), changes[start : start + BATCH_SIZE])
     batch.status = "committed"
     batch.committed_at = utcnow()
-    record("import.committed", batch, actor=actor, summary=f"{batch.kind}: {batch.filename}",
-           changes={"posted": {"before": None, "after": len(changes)}})  # fmt: skip
-    db.session.flush()
-    progress(95, _("Done"))
-    return p
-
-
-def _commit_orders(tenant: Tenant, actor: Membership, batch: ImportBatch, p: Plan,
-                   progress: Callable[[int, str], None]) -> Plan:  # fmt: skip
-    """Orders go through crm.orders.services one by one (numbering, pricing, audit); a refusal
-    there is reported like any rejected row."""
-    try:
-        changes = _orders().commit_orders(tenant, actor, batch, p, progress)
-    except InvalidInput:
-        _report(batch, p)
-        raise
-    _report(batch, p)
-    for start in range(0, len(changes), BATCH_SIZE):
-        db.session.execute(insert(ImportChange), changes[start : start + BATCH_SIZE])
-    batch.status = "committed"
-    batch.committed_at = utcnow()
-    created = sum(1 for c in changes if c["object_type"] == "order" and c["action"] == "created")
+    created = sum(1 for c in changes if c["action"] == "created")
     record("import.committed", batch, actor=actor, summary=f"{batch.kind}: {batch.filename}",
            changes={"created": {"before": None, "after": created},
                     "updated": {"before": None, "after": len(changes) - created}})  # fmt: skip
@@ -691,24 +672,14 @@ def _commit_orders(tenant: Tenant, actor: Membership, batch: ImportBatch, p: Pla
     return p
 
 
-def _undo_orders(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int]:
-    result = _orders().undo_orders(tenant, actor, batch)
-    now = utcnow()
+def _undo_through_services(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int]:
+    """Vouchers are reversed (crm.books.services.reverse_entry), orders deleted or restored."""
+    if batch.kind == "journal_entries":
+        result = _journal().undo_entries(tenant, actor, batch)
+    else:
+        result = _orders().undo_orders(tenant, actor, batch)
     batch.status = "undone"
-    batch.undone_at = now
-    batch.undone_by_id = actor.id
-    counts = dict(batch.counts or {})
-    counts["undo"] = result
-    batch.counts = counts
-    db.session.flush()
-    record("import.undone", batch, actor=actor, summary=f"{batch.kind}: {batch.filename}",
-           changes={k: {"before": None, "after": v} for k, v in result.items()})  # fmt: skip
-    return result
-
-
-def _undo_journal(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int]:
-    result = _journal().undo_entries(tenant, actor, batch)
-    batch.status = "undone"
+    batch.undone_at = utcnow()
     batch.undone_by_id = actor.id
     counts = dict(batch.counts or {})
     counts["undo"] = result
@@ -793,10 +764,8 @@ def undo(tenant: Tenant, actor: Membership, batch: ImportBatch) -> dict[str, int
     ensure(actor, permission_for(batch.kind))
     if batch.status != "committed":
         raise InvalidInput({"status": _("Only a committed import can be undone.")})
-    if batch.kind == "journal_entries":
-        return _undo_journal(tenant, actor, batch)
-    if batch.kind == "orders":
-        return _undo_orders(tenant, actor, batch)
+    if batch.kind in SERVICE_KINDS:
+        return _undo_through_services(tenant, actor, batch)
     model = MODELS[batch.kind]
     changes = list(db.session.scalars(select(ImportChange).where(ImportChange.batch_id == batch.id)))
     created = [c.object_id for c in changes if c.action == "created"]
