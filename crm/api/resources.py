@@ -288,7 +288,6 @@ def _all_blueprints() -> list[Blueprint]:
     from crm.catalog.api import blueprints as catalog_blueprints
     from crm.contracts.api import blueprints as contracts_blueprints
     from crm.expenses.api import blueprints as expenses_blueprints
-    from crm.expenses.api import blueprints as expenses_blueprints
     from crm.finreports.api import blueprints as finreports_blueprints
     from crm.imports.api import blueprints as imports_blueprints
     from crm.invoicing.api import blueprints as invoicing_blueprints
@@ -314,7 +313,6 @@ def _all_blueprints() -> list[Blueprint]:
         *settlement_blueprints,
         *invoicing_blueprints,
         *finreports_blueprints,
-        *expenses_blueprints,
         *expenses_blueprints,
         *payroll_blueprints,
         *ledger_blueprints,
