@@ -124,6 +124,26 @@ def test_posting_a_bill_debits_expense_and_input_vat_and_credits_the_supplier(ap
     ]
 
 
+def test_once_the_expense_account_has_sub_accounts_a_bill_posts_to_one_of_its_own(app, fa):
+    # Payroll or expense claims gave 管理费用 sub-accounts: it takes no lines of its own any more.
+    with in_tenant(app, fa["t"].id):
+        tenant, actor = _ctx(app, fa)
+        books.ensure_sub_account(tenant, actor, "admin_expense", "payroll_expense", "职工薪酬", "Staff costs")
+        db.session.commit()
+    doc = document(app, fa["fin"], "payable", fa["supplier"], LINES, on=DAY)
+    post_doc(app, fa["fin"], doc)
+    r = read(app, fa["t"].id, doc)
+    assert r["status"] == "posted"
+    assert entry_lines(app, fa["t"].id, r["entry_id"])[0] == (
+        "purchases_expense",
+        "560202",
+        "1000.00",
+        "0.00",
+        None,
+        None,
+    )
+
+
 def test_a_zero_rate_line_posts_without_a_tax_line(app, fa):
     line = [{"description": "出口", "quantity": "1", "unit_price": "500.00", "tax_rate": "0.00"}]
     doc = document(app, fa["fin"], "receivable", fa["customer"], line, on=DAY)

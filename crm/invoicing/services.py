@@ -297,9 +297,25 @@ def delete_invoice(actor: Membership | None, inv: Invoice) -> None:
     db.session.flush()
 
 
-def posting_lines(inv: Invoice) -> list[books.LineInput]:
+# Where a line with no account of its own posts: the first-level account while it is a leaf;
+# once expense claims, payroll or a person has given it sub-accounts it no longer takes lines,
+# so documents get a sub-account of their own beside those.
+DEFAULT_ACCOUNTS = {
+    True: ("revenue", "sales_revenue", "销售收入", "Sales"),
+    False: ("admin_expense", "purchases_expense", "采购及其他费用", "Purchases and other expenses"),
+}
+
+
+def default_account(tenant: Tenant, actor: Membership | None, inv: Invoice) -> Account:
+    parent_role, role, name_zh, name_en = DEFAULT_ACCOUNTS[inv.is_receivable]
+    parent = books.account_for(parent_role)
+    if not books.has_children([parent.id]):
+        return parent
+    return books.ensure_sub_account(tenant, actor, parent_role, role, name_zh, name_en)
+
+
+def posting_lines(inv: Invoice, default: Account) -> list[books.LineInput]:
     """The entry a document posts (see the module docstring)."""
-    default = books.account_for("revenue" if inv.is_receivable else "admin_expense")
     grouped: OrderedDict[int, Decimal] = OrderedDict()
     for x in inv.lines:
         acc = x.account_id or default.id
@@ -327,7 +343,7 @@ def post_invoice(tenant: Tenant, actor: Membership | None, inv: Invoice) -> Invo
     books.ensure_books(tenant, actor)
     memo = f"{label_zh(inv.direction)} {inv.number} {inv.party_name}".strip()
     entry = books.post_lines(
-        tenant, actor, inv.invoice_date, memo, posting_lines(inv), source=(kind_of(inv.direction), inv.id),
+        tenant, actor, inv.invoice_date, memo, posting_lines(inv, default_account(tenant, actor, inv)), source=(kind_of(inv.direction), inv.id),
         kind="document",
     )  # fmt: skip
     inv.entry_id = entry.id
