@@ -315,3 +315,18 @@ def test_the_claim_page_issues_the_same_statements_for_1_or_12_lines(app, books_
     with count_queries() as twelve:
         assert client.get(f"{off}/claims/{ids[1]}").status_code == 200
     assert twelve.count == one.count, (one.count, twelve.count)
+
+
+def test_one_sidebar_line_is_lit_on_pages_two_workspaces_share_a_blueprint_for(app, books_a, client_as):
+    import re
+
+    t = books_a
+    fin = client_as(t["finance"])
+    for url, lit in (
+        (FIN.format(slug=t.slug), f"/w/{t.slug}/finance/expenses"),
+        (f"/w/{t.slug}/finance/expenses/categories", f"/w/{t.slug}/finance/expenses"),
+        (OFF.format(slug=t.slug), f"/w/{t.slug}/office/expenses"),
+    ):
+        page = fin.get(url).get_data(as_text=True)
+        active = re.findall(r'class="nav-link nav-sub active" href="([^"]+)"', page)
+        assert active == [lit], (url, active)
