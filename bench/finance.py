@@ -335,7 +335,24 @@ def bare_xlsx(path: Path, report: Any, cells: list[list[Any]]) -> None:
     wb.close()
 
 
-def figure_a(app: Any, big: int, member: int, tmp: Path, runs: int) -> tuple[float, float, int]:
+def backend_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) a PostgreSQL backend on this machine has used; None if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def figure_a(
+    app: Any, big: int, member: int, tmp: Path, runs: int, cpu: dict[str, list[float]]
+) -> tuple[float, float, int]:
+    """(a); also fills ``cpu`` with CPU seconds per run: ours (this process and its PostgreSQL
+    backend) and the baseline's, a view that the load of other processes on the machine moves much
+    less than wall time."""
+    from sqlalchemy import text
+
+    from crm.db import db
     from crm.exports.xlsx import excel_number
     from crm.finreports.base import build
     from crm.finreports.export import write_xlsx
@@ -344,10 +361,21 @@ def figure_a(app: Any, big: int, member: int, tmp: Path, runs: int) -> tuple[flo
     with app.app_context():
         stack, tenant, m = in_request(app, big, member)
         with stack:
+            backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
             def ours() -> int:
+                py0, pg0 = time.process_time(), backend_cpu_s(backend)
                 rep = build("general_ledger", tenant, m, dict(params))
-                return write_xlsx(rep, tmp / "ours.xlsx", company=tenant.name, printed_by="bench", printed_at="now")
+                n = write_xlsx(rep, tmp / "ours.xlsx", company=tenant.name, printed_by="bench", printed_at="now")
+                pg1 = backend_cpu_s(backend)
+                cpu["ours_py"].append(time.process_time() - py0)
+                cpu["ours_pg"].append(pg1 - pg0 if pg0 is not None and pg1 is not None else float("nan"))
+                return n
+
+            def bare() -> None:
+                py0 = time.process_time()
+                bare_xlsx(tmp / "bare.xlsx", rep, cells)
+                cpu["bare"].append(time.process_time() - py0)
 
             rep = build("general_ledger", tenant, m, dict(params))
             marker = rep.section_marker
@@ -355,7 +383,7 @@ def figure_a(app: Any, big: int, member: int, tmp: Path, runs: int) -> tuple[flo
             for row in rep.rows:
                 vals = list(row[:-1]) if marker is not None and row and row[-1] == marker else list(row)
                 cells.append([excel_number(v) if hasattr(v, "quantize") else v for v in vals])
-            ours_s, bare_s, n = alternate(ours, lambda: bare_xlsx(tmp / "bare.xlsx", rep, cells), runs)
+            ours_s, bare_s, n = alternate(ours, bare, runs)
     return ours_s, bare_s, n
 
 
@@ -577,7 +605,8 @@ def main() -> int:
             want = set(args.figures)
             if "a" in want:
                 log("(a) general-ledger xlsx, one year")
-                a = figure_a(app, 1, finance[1], tmp, args.runs)
+                cpu: dict[str, list[float]] = {"ours_py": [], "ours_pg": [], "bare": []}
+                a = figure_a(app, 1, finance[1], tmp, args.runs, cpu)
             if "b" in want:
                 log("(b) peak memory of the export, in subprocesses")
                 b = figure_b(args, small_to.isoformat())
@@ -601,6 +630,9 @@ def main() -> int:
 
             if "a" in want:
                 line(f"(a) GL xlsx {a[2]:,} rows vs xlsxwriter alone", a[0], a[1], 1.5)
+                py, pg, bare_cpu = (statistics.median(cpu[k]) for k in ("ours_py", "ours_pg", "bare"))
+                print(f"    CPU (median): ours {py + pg:.2f} s = Python {py:.2f} s + its PostgreSQL backend "
+                      f"{pg:.2f} s; xlsxwriter alone {bare_cpu:.2f} s; ratio {(py + pg) / bare_cpu:.2f}x")  # fmt: skip
             if "b" in want:
                 small, large = b
                 line(f"(b) peak RSS GL xlsx {large['rows']:,} vs {small['rows']:,} rows", large["peak_kb"] / 1024,

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import random
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +21,7 @@ from xlsxwriter.utility import _datetime_to_excel_datetime
 from crm.exports.xlsx import excel_number
 from crm.finreports.base import Column, Report, build
 from crm.finreports.export import EXACT_FEN, excel_serial, fen_number, write_xlsx
-from crm.finreports.ledger import SECTION, FenReport, prefetched, yuan
+from crm.finreports.ledger import SECTION, FenReport, yuan
 from tests import finreports_factories as ff
 from tests import sales_factories
 
@@ -114,7 +112,7 @@ def test_rows_in_fen_write_byte_for_byte_the_sheet_the_decimal_rows_write(app):
     totals = [["", "", "合计", "", D("123.45"), D("0.01"), "", None]]
     plain = Report("t", "明细账", "2026", list(COLUMNS), iter(as_yuan), totals=totals, section_marker=SECTION)
     fast = FenReport("t", "明细账", "2026", list(COLUMNS), iter(()), totals=totals, section_marker=SECTION,
-                     fen_rows=lambda prefetch=False: iter([list(r) for r in fen]))  # fmt: skip
+                     fen_rows=lambda: iter([list(r) for r in fen]))  # fmt: skip
     assert _sheet_xml(_write(fast, app)) == _sheet_xml(_write(plain, app))
     ws = openpyxl.load_workbook(io.BytesIO(_write(fast, app))).active
     memos = [ws.cell(row=r, column=3).value for r in range(8, 14)]
@@ -129,7 +127,7 @@ def test_rows_in_fen_write_byte_for_byte_the_sheet_the_decimal_rows_write(app):
 
 def test_a_fen_amount_that_would_lose_a_cent_is_refused(app):
     bad = FenReport("t", "t", "", [Column("m", "m", "money")], iter(()),
-                    fen_rows=lambda prefetch=False: iter([[1_234_567_890_123_456_789]]))  # fmt: skip
+                    fen_rows=lambda: iter([[1_234_567_890_123_456_789]]))  # fmt: skip
     with pytest.raises(ValueError, match="cent"):
         _write(bad, app)
 
@@ -208,64 +206,18 @@ def test_trial_balance_is_one_statement_accounts_and_sums_together(app, tenant_a
     assert totals[2] == totals[3] and totals[4] == totals[5] and totals[6] == totals[7]  # it balances
 
 
-# ---------------------------------------------------------------- rows read ahead on a thread
-
-
-def _no_prefetch_thread_left() -> bool:
-    return not any(t.name == "ledger-prefetch" for t in threading.enumerate())
-
-
-def test_read_ahead_keeps_the_order_and_closes_the_cursor_once():
-    closed: list[int] = []
-    batches = ([b * 10 + k for k in range(10)] for b in range(100))
-    assert list(prefetched(batches, lambda: closed.append(1))) == list(range(1000))
-    assert closed == [1] and _no_prefetch_thread_left()
-
-
-def test_read_ahead_holds_a_few_batches_and_stops_when_the_reader_stops():
-    produced: list[int] = []
-    closed: list[int] = []
-
-    def batches() -> Iterator[list[int]]:
-        for b in range(100):
-            produced.append(b)
-            yield [b * 10 + k for k in range(10)]
-
-    rows = prefetched(batches(), lambda: closed.append(1), depth=3)
-    assert [next(rows) for _ in range(15)] == list(range(15))
-    time.sleep(0.3)
-    # batches 0-1 read, at most 3 waiting, one in the thread's hand: memory stays flat
-    assert len(produced) <= 6
-    rows.close()
-    assert closed == [1] and len(produced) <= 6 and _no_prefetch_thread_left()
-
-
-def test_read_ahead_raises_the_fetch_error_in_the_reader():
-    closed: list[int] = []
-
-    def batches() -> Iterator[list[int]]:
-        yield [1, 2]
-        raise RuntimeError("server closed the connection")
-
-    got: list[int] = []
-    with pytest.raises(RuntimeError, match="server closed"):
-        for x in prefetched(batches(), lambda: closed.append(1)):
-            got.append(x)
-    assert got == [1, 2] and closed == [1] and _no_prefetch_thread_left()
-
-
 def test_an_export_stopped_by_a_refused_amount_closes_its_rows(app):
     closed: list[bool] = []
 
-    def rows(prefetch: bool = False) -> Iterator[list[Any]]:
+    def rows() -> Iterator[list[Any]]:
         try:
             yield [1]
             yield [1_234_567_890_123_456_789]
             yield [2]
         finally:
-            closed.append(prefetch)
+            closed.append(True)
 
     bad = FenReport("t", "t", "", [Column("m", "m", "money")], iter(()), fen_rows=rows)
     with pytest.raises(ValueError, match="cent"):
         _write(bad, app)
-    assert closed == [True]  # the writer asked for read-ahead, and closed the rows at once
+    assert closed == [True]  # closed by the writer at once (its cursor with it), not left to the GC

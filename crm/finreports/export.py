@@ -194,9 +194,8 @@ def write_xlsx(
             else:
                 put_cell(r, c, value, formats[c])
 
-    # fen rows read ahead on a thread (prefetch): nothing below uses the session until they are read
     fen_rows = getattr(report, "fen_rows", None)
-    rows, put_row = (fen_rows(True), put_fen) if fen_rows is not None else (report.rows, put)
+    rows, put_row = (fen_rows(), put_fen) if fen_rows is not None else (report.rows, put)
     marker = report.section_marker
     r = header
     done = 0

@@ -11,9 +11,7 @@ converts each amount once, to the double the cell holds (crm.finreports.export).
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -45,82 +43,25 @@ SECTION = "§section"
 STREAM = {"yield_per": 2000, "stream_results": True}
 
 
-def _stream(stmt: Any, *, prefetch: bool = False) -> Iterator[Any]:
+def _stream(stmt: Any) -> Iterator[Any]:
     """Tuples of a statement, fetched 2,000 at a time; the cursor closes when the caller stops
-    early (closes the generator) as well as at the end.
-
-    ``prefetch`` (PostgreSQL only): the next batches are fetched on a thread while the caller
-    works on this one (see ``prefetched``). Only for a caller that does not use the session until
-    it has read or closed the rows: an export writing a file."""
+    early (closes the generator) as well as at the end."""
     result = db.session.execute(stmt.execution_options(**STREAM))
-    if prefetch and db.session.get_bind().dialect.name == "postgresql":
-        yield from prefetched(result.partitions(), result.close)
-        return
     try:
         yield from result
     finally:
         result.close()
 
 
-_END = object()
-
-
-def prefetched(batches: Iterator[Sequence[Any]], close: Callable[[], Any], depth: int = 3) -> Iterator[Any]:
-    """The items of ``batches``, read ahead on a thread, at most ``depth`` batches held.
-
-    The database works on the next batch while the caller writes this one: on two cores the
-    fetch and the caller overlap instead of taking turns (psycopg waits for the server without
-    the GIL). Order is kept; an error on the thread is raised here; when the caller stops early
-    (closes the generator) the thread stops, and ``close`` runs once the thread is done with
-    the cursor."""
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def fetch() -> None:
-        try:
-            for batch in batches:
-                if not offer(batch):
-                    return
-            offer(_END)
-        except BaseException as exc:  # noqa: BLE001 (handed to the reading thread, raised there)
-            offer(exc)
-
-    worker = threading.Thread(target=fetch, name="ledger-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = handoff.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield from item
-    finally:
-        stop.set()
-        worker.join()
-        close()
-
-
 @dataclass
 class FenReport(Report):
     """A report whose rows can also be read with money as integer fen.
 
-    ``fen_rows(prefetch)`` gives the same rows as ``rows`` except that every money value is an
-    int (fen) or None; read one or the other, once. Writers that know the format (write_xlsx) take
-    it and skip the Decimal round trip; everyone else reads ``rows`` as for any report. With
-    ``prefetch=True`` the rows are read ahead on a thread: the caller must not use the session
-    until it has read them or closed the iterator."""
+    ``fen_rows()`` gives the same rows as ``rows`` except that every money value is an int (fen)
+    or None; read one or the other, once. Writers that know the format (write_xlsx) take it and
+    skip the Decimal round trip; everyone else reads ``rows`` as for any report."""
 
-    fen_rows: Callable[[bool], Iterable[list[Any]]] | None = None
+    fen_rows: Callable[[], Iterable[list[Any]]] | None = None
 
 
 def yuan(amount_fen: int) -> Decimal:
@@ -295,22 +236,22 @@ def general_ledger(tenant: Tenant, actor: Membership, params: dict[str, Any]) ->
     n_lines, n_accounts = db.session.execute(count_stmt).one()
     openings = {aid: int(net or 0) for aid, net in db.session.execute(open_stmt)}
 
-    fen_rows: Callable[[bool], Iterator[list[Any]]]
+    fen_rows: Callable[[], Iterator[list[Any]]]
     if chosen is not None:
         # One section: the chosen account and its sub-accounts together.
         opening = sum(openings.values())
         row_count = n_lines + 3
         chosen_ids = ids or set()
 
-        def fen_rows(prefetch: bool = False) -> Iterator[list[Any]]:
-            return _gl_one(rng, chosen_ids, opening, in_range, prefetch)
+        def fen_rows() -> Iterator[list[Any]]:
+            return _gl_one(rng, chosen_ids, opening, in_range)
 
         subtitle = f"{chosen.label} · {rng.label}"
     else:
         row_count = n_lines + 4 * n_accounts
 
-        def fen_rows(prefetch: bool = False) -> Iterator[list[Any]]:
-            return _gl_all(rng, accounts, openings, in_range, prefetch)
+        def fen_rows() -> Iterator[list[Any]]:
+            return _gl_all(rng, accounts, openings, in_range)
 
         subtitle = rng.label
     return FenReport(
@@ -366,12 +307,12 @@ def _closing_rows(
     ]
 
 
-def _gl_one(rng: Any, ids: set[int], opening: int, in_range: Any, prefetch: bool) -> Iterator[list[Any]]:
+def _gl_one(rng: Any, ids: set[int], opening: int, in_range: Any) -> Iterator[list[Any]]:
     stmt = _gl_lines(in_range, ids).order_by(JournalLine.entry_date, JournalLine.entry_id, JournalLine.position)
     direction_of = direction_labels()
     balance, td, tc = opening, 0, 0
     yield _opening_row(rng, balance, direction_of)
-    for _aid, d, number, memo, party, debit, credit in _stream(stmt, prefetch=prefetch):
+    for _aid, d, number, memo, party, debit, credit in _stream(stmt):
         balance += debit - credit
         td += debit
         tc += credit
@@ -380,9 +321,7 @@ def _gl_one(rng: Any, ids: set[int], opening: int, in_range: Any, prefetch: bool
     yield from _closing_rows(rng, td, tc, balance, direction_of)
 
 
-def _gl_all(
-    rng: Any, accounts: dict[int, AccountInfo], openings: dict[int, int], in_range: Any, prefetch: bool
-) -> Iterator[list[Any]]:
+def _gl_all(rng: Any, accounts: dict[int, AccountInfo], openings: dict[int, int], in_range: Any) -> Iterator[list[Any]]:
     from crm.books.models import Account  # noqa: PLC0415
 
     stmt = (
@@ -393,7 +332,7 @@ def _gl_all(
     current: int | None = None
     balance = td = tc = 0
     direction_of = direction_labels()
-    for aid, d, number, memo, party, debit, credit in _stream(stmt, prefetch=prefetch):
+    for aid, d, number, memo, party, debit, credit in _stream(stmt):
         if aid != current:
             if current is not None:
                 yield from _closing_rows(rng, td, tc, balance, direction_of)
