@@ -6,6 +6,8 @@ No database and no request: these run in microseconds on either back end.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crm.sales import rules
 
@@ -145,6 +147,16 @@ def test_pinyin_keys_keep_latin_and_digits_lower_case():
     full, initials = rules.pinyin_keys("ABC 3D 打印")
     assert full.startswith("abc3d") and full.endswith("dayin")
     assert " " not in full and " " not in initials
+
+
+@given(st.text(alphabet=st.sampled_from("北京百川重庆长安银行行长曾女绿ABCabc3D-（）　 ＡＢ１"), max_size=14))
+def test_pinyin_initials_are_what_the_first_letter_style_gives(name):
+    from pypinyin import Style, lazy_pinyin
+
+    text = rules.fold_width(name)
+    chunks = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")
+    expected = rules._NON_WORD.sub("", "".join(c.lower() for c in chunks if c.strip()))
+    assert rules.pinyin_keys(name)[1] == expected
 
 
 def test_bigrams_of_chinese_runs_and_latin_words():
