@@ -3,7 +3,9 @@ client sees the same shape everywhere (422 with per-field errors, 403 with a sen
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn
 
 from flask_smorest import abort
 
@@ -20,3 +22,21 @@ def fail(err: Exception, forbidden: str = "You may not do this.") -> NoReturn:
     if isinstance(err, PermissionDenied):
         abort(403, message=forbidden)
     raise err
+
+
+def object_first(loader: Callable[[int], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Look the URL's object up (``loader`` answers 404 / 403) before flask-smorest parses the
+    body, so another workspace's id is 404 and never a validation error about the body.
+
+    Stack it above ``@bp.arguments(...)``; the view's one ``*_id`` URL variable is passed on.
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            loader(next(v for k, v in kwargs.items() if k.endswith("_id")))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

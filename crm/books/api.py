@@ -4,7 +4,6 @@ periods. The same rules as the pages; refusals name their rule (``"rule"`` in th
 from __future__ import annotations
 
 from datetime import date
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g
@@ -13,7 +12,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.books import closing
 from crm.books import services as books
 from crm.books.models import ACCOUNT_TYPES, ENTRY_STATUSES, PARTY_TYPES, Account, Department, JournalEntry
@@ -140,20 +139,6 @@ def _account(account_id: int) -> Account:
     return a
 
 
-def _wall(loader):  # type: ignore[no-untyped-def]
-    """404 for another workspace's object before the body is parsed."""
-
-    def deco(view):  # type: ignore[no-untyped-def]
-        @wraps(view)
-        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-            loader(next(v for k, v in kwargs.items() if k.endswith("_id")))
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return deco
-
-
 @accounts_bp.route("")
 class Accounts(MethodView):
     @require("finance.access")
@@ -196,7 +181,7 @@ class AccountItem(MethodView):
         return _account(account_id)
 
     @require("finance.access")
-    @_wall(_account)
+    @object_first(_account)
     @accounts_bp.arguments(AccountPatchSchema)
     @accounts_bp.response(200, AccountSchema)
     def patch(self, data, account_id: int):  # type: ignore[no-untyped-def]
@@ -256,7 +241,7 @@ class Departments(MethodView):
 @departments_bp.route("/<int:department_id>")
 class DepartmentItem(MethodView):
     @require("finance.access")
-    @_wall(_department)
+    @object_first(_department)
     @departments_bp.arguments(DepartmentPatchSchema)
     @departments_bp.response(200, DepartmentSchema)
     def patch(self, data, department_id: int):  # type: ignore[no-untyped-def]
@@ -397,7 +382,7 @@ class EntryItem(MethodView):
         return _entry(journal_entry_id)
 
     @require("finance.access")
-    @_wall(_entry)
+    @object_first(_entry)
     @entries_bp.arguments(JournalEntryPatchSchema)
     @entries_bp.response(200, JournalEntrySchema)
     def patch(self, data, journal_entry_id: int):  # type: ignore[no-untyped-def]
@@ -444,7 +429,7 @@ class EntryPost(MethodView):
 @entries_bp.route("/<int:journal_entry_id>/reverse")
 class EntryReverse(MethodView):
     @require("finance.access")
-    @_wall(_entry)
+    @object_first(_entry)
     @entries_bp.arguments(JournalReverseSchema)
     @entries_bp.response(201, JournalEntrySchema)
     def post(self, data, journal_entry_id: int):  # type: ignore[no-untyped-def]

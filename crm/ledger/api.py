@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.db import db
 from crm.ledger import services
 from crm.ledger.models import LedgerView, SalesTarget
@@ -404,6 +404,7 @@ class TargetItem(MethodView):
         return _target(sales_target_id)
 
     @require("sales.access", "targets.manage")
+    @object_first(_target)
     @targets_bp.arguments(SalesTargetPatchSchema)
     @targets_bp.response(200, SalesTargetSchema)
     def patch(self, data, sales_target_id: int):  # type: ignore[no-untyped-def]
