@@ -237,3 +237,14 @@ def test_close_and_reopen_through_the_pages(app, booked, client_as):
     with in_tenant(app, booked.id):
         assert books.period_row(2026, 1).status == "open"
         assert db.session.scalar(select(db.func.count(FiscalPeriod.id))) == 1
+
+
+@pytest.mark.parametrize(("language", "done"), [("en", "2026-01 is closed."), ("zh-CN,zh", "2026-01 已结账。")])
+def test_the_close_job_speaks_the_language_of_the_page_that_asked(app, booked, client_as, language, done):
+    from workers.models import JobRecord
+
+    c = client_as(booked["finance"], accept_language=language)
+    r = post(c, f"/w/{booked.slug}/finance/books/periods/2026-01/close")
+    assert r.status_code == 302
+    with in_tenant(app, booked.id):
+        assert db.session.scalars(select(JobRecord.message).where(JobRecord.kind == "period_close")).one() == done

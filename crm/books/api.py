@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 
 from flask import g
 from flask.views import MethodView
+from flask_babel import get_locale
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
@@ -500,7 +501,9 @@ class PeriodClose(MethodView):
         except (InvalidInput, PermissionDenied) as err:
             _fail(err)
         try:
-            job = submit("period_close", g.member, {"year": year, "month": month})
+            job = submit(
+                "period_close", g.member, {"year": year, "month": month, "locale": str(get_locale() or "zh_Hans_CN")}
+            )
         except JobsUnavailable:
             db.session.rollback()
             abort(503, message="The job service is unavailable; nothing was started. Try again shortly.")

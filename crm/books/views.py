@@ -701,7 +701,9 @@ def period_close(period_key: str):
             flash(reason, "danger")
         return redirect(url_for("books.period_show", period_key=period_key))
     try:
-        job = submit("period_close", g.member, {"year": year, "month": month})
+        job = submit(
+            "period_close", g.member, {"year": year, "month": month, "locale": str(get_locale() or "zh_Hans_CN")}
+        )
     except JobsUnavailable:
         db.session.rollback()
         flash(_("The job service is unavailable; nothing was started. Try again shortly."), "danger")

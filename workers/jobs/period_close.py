@@ -18,7 +18,10 @@ from workers.runner import JobFailed, Progress
 def period_close(record: JobRecord, progress: Progress) -> None:
     year, month = int(record.params["year"]), int(record.params["month"])
     actor = db.session.get(Membership, record.requested_by_id) if record.requested_by_id else None
-    locale = (actor.user.locale if actor and actor.user else None) or "zh_Hans_CN"
+    # The language of the page (or API call) that asked: a profile's saved language is only a
+    # default, and the browser's Accept-Language may have chosen otherwise.
+    saved = actor.user.locale if actor and actor.user else None
+    locale = record.params.get("locale") or saved or "zh_Hans_CN"
     with force_locale(locale):
         progress(10, _("Checking %(year)04d-%(month)02d", year=year, month=month))
         try:
