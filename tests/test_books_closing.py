@@ -248,3 +248,8 @@ def test_the_close_job_speaks_the_language_of_the_page_that_asked(app, booked, c
     assert r.status_code == 302
     with in_tenant(app, booked.id):
         assert db.session.scalars(select(JobRecord.message).where(JobRecord.kind == "period_close")).one() == done
+
+
+def test_the_checklist_never_shows_a_negative_zero():
+    assert closing._money(Decimal("-0.00")) == "0.00"
+    assert closing._money(Decimal("-1234.5")) == "-1,234.50"

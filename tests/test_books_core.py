@@ -49,6 +49,10 @@ def test_the_chart_is_seeded_from_the_chosen_standard_with_its_own_codes(
         codes = set(db.session.scalars(db.select(Account.code)))
         # 坏账准备 exists only in the enterprise standard
         assert ("1231" in codes) == (standard == "cas")
+        # 应付股利 (CAS) or 应付利润 (small enterprises), named in both languages by the standard
+        dividends = db.session.scalars(db.select(Account).where(Account.code == "2232")).one()
+        expected = ("应付利润", "Profits payable") if standard == "small" else ("应付股利", "Dividends payable")
+        assert (dividends.name_zh, dividends.name_en) == expected
 
 
 def test_the_standard_cannot_change_once_set_up(app, tenant_a):

@@ -118,7 +118,7 @@ def _balances(account_ids: list[int], until: date) -> dict[int, Decimal]:
 
 
 def _money(v: Decimal) -> str:
-    return f"{v:,.2f}"
+    return f"{v + 0:,.2f}"  # + 0 turns Decimal("-0.00") into 0.00
 
 
 def close_checklist(tenant: Tenant, year: int, month: int) -> list[Check]:

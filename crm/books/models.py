@@ -11,6 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,7 +36,7 @@ STANDARD_LABELS = {"small": _l("Accounting Standards for Small Enterprises (小�
                    "cas": _l("Accounting Standards for Business Enterprises (企业会计准则)")}  # fmt: skip
 
 PARTY_TYPES = ("customer", "supplier", "employee")
-PARTY_LABELS = {"customer": _l("Customer"), "supplier": _l("Supplier"), "employee": _l("Employee")}
+PARTY_LABELS = {"customer": _l("Customer"), "supplier": lazy_pgettext("party", "Supplier"), "employee": _l("Employee")}
 
 ENTRY_STATUSES = ("draft", "posted")
 ENTRY_STATUS_LABELS = {"draft": _l("Draft"), "posted": _l("Posted")}

@@ -101,6 +101,18 @@ def _first_level_name(row: dict[str, str], standard: str) -> str:
     return name
 
 
+def _first_level_name_en(row: dict[str, str], standard: str) -> str:
+    # "Dividends / profits payable" → "Dividends payable" (CAS) or "Profits payable" (small).
+    name = row["name_en"]
+    if " / " not in name:
+        return name
+    first, second = (part.strip() for part in name.split(" / ", 1))
+    if standard == "small":
+        return second[:1].upper() + second[1:]
+    tail = second.split(" ", 1)[1] if " " in second else ""
+    return f"{first} {tail}".strip()
+
+
 def set_up_books(tenant: Tenant, actor: Membership | None, standard: str = "small", start: date | None = None) -> None:
     """Seed the chart from the chosen standard (once) and record the books' start month."""
     if standard not in ("small", "cas"):
@@ -118,7 +130,7 @@ def set_up_books(tenant: Tenant, actor: Membership | None, standard: str = "smal
             continue
         role = role_of_code.get(code)
         account = Account(
-            code=code, name_zh=_first_level_name(row, standard), name_en=row["name_en"].split(" / ")[-1].strip(),
+            code=code, name_zh=_first_level_name(row, standard), name_en=_first_level_name_en(row, standard),
             type=row["type"], normal_balance=row["normal_balance"], role=role, is_cash=role in CASH_ROLES,
         )  # fmt: skip
         db.session.add(account)

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
 from crm.books.services import today_in
@@ -102,7 +103,7 @@ def _aging(direction: str, key: str, title: Any, tenant: Tenant, params: dict[st
     assert as_of is not None
     detail = _truthy(params.get("detail"))
     aging = open_documents(direction, as_of)
-    party_label = _l("Customer") if direction == "receivable" else _l("Supplier")
+    party_label = _l("Customer") if direction == "receivable" else lazy_pgettext("party", "Supplier")
     bucket_cols = [Column(b, BUCKET_LABELS[b], "money") for b in BUCKETS] + [Column("total", _l("Total"), "money")]
     totals = aging.totals()
     grand = sum(totals.values(), ZERO)
