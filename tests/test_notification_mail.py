@@ -49,7 +49,26 @@ def test_the_mail_kinds_are_the_agreed_ones():
     assert {
         "announcement.published", "announcement.reminder", "report.comment", "report.reminder",
         "contract.submitted", "contract.approved", "contract.rejected", "pool.warning",
+        "expense.submitted", "expense.rejected", "expense.paid",
     } == MAIL_KINDS  # fmt: skip
+
+
+def test_a_submitted_expense_claim_e_mails_whoever_approves_it(app, tenant_a, outbox):
+    from crm.expenses import services as expenses
+    from tenants.models import Tenant
+    from tests.area_expenses import make_claim
+    from tests.books_factories import setup_books
+
+    with in_tenant(app, tenant_a.id, tenant_a["sales"].user_id):
+        setup_books(db.session.get(Tenant, tenant_a.id))
+        rep = db.session.get(Membership, tenant_a["sales"].id)
+        claim = make_claim(rep)
+        expenses.submit_claim(db.session.get(Tenant, tenant_a.id), rep, claim)
+        db.session.commit()
+        ids = set(db.session.scalars(select(Notification.recipient_id)))
+        approvers = {db.session.get(Membership, i).user.email for i in ids}
+    assert approvers and tenant_a["sales"].email not in approvers
+    assert {to for to, _subject, _body in outbox} == approvers
 
 
 def test_in_a_job_a_mail_kind_is_e_mailed_at_once(app, tenant_a, outbox):

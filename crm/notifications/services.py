@@ -38,6 +38,10 @@ MAIL_KINDS = frozenset(
         "contract.approved",
         "contract.rejected",
         "pool.warning",
+        # Someone has to act (approve, correct) or money moved: worth an e-mail.
+        "expense.submitted",
+        "expense.rejected",
+        "expense.paid",
     }
 )
 OPTOUT_KEY = "mail_optout"  # tenant.settings[OPTOUT_KEY]: ids of members who want no e-mail
