@@ -253,3 +253,11 @@ def test_the_close_job_speaks_the_language_of_the_page_that_asked(app, booked, c
 def test_the_checklist_never_shows_a_negative_zero():
     assert closing._money(Decimal("-0.00")) == "0.00"
     assert closing._money(Decimal("-1234.5")) == "-1,234.50"
+
+
+def test_the_close_job_page_leads_back_to_the_period_and_promises_no_file(app, booked, client_as):
+    c = client_as(booked["finance"], accept_language="en")
+    r = post(c, f"/w/{booked.slug}/finance/books/periods/2026-01/close")
+    page = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert f'href="/w/{booked.slug}/finance/books/periods/2026-01" data-testid="job-follow-up"' in page
+    assert "the file stays available" not in page and "the work goes on without you" in page

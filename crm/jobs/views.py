@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, render_template, request, send_file
+from flask import Blueprint, abort, g, render_template, request, send_file, url_for
 from flask_babel import lazy_gettext as _l
 
+from crm.db import db
+from crm.imports.models import ImportBatch
 from crm.jobs.access import can_see_job
 from crm.scoping import get_or_404
 from roles.checks import require
@@ -30,7 +32,26 @@ KINDS = {
     "work_reports_export": _l("Work-report overview export"),
     "report_export": _l("Finance report export"),
     "payroll_run": _l("Payroll run"),
+    "ledger_export": _l("Sales ledger export"),
 }
+# Jobs that change things rather than make a file: where to go to see what they changed.
+FILE_LESS = {"period_close", "payroll_run", "import_commit", "pool_rules", "sales_daily"}
+
+
+def follow_up(job: JobRecord) -> tuple[object, str] | None:
+    """(label, url) of the page showing what a file-less job worked on, when there is one."""
+    params = job.params or {}
+    if job.kind == "period_close" and "year" in params:
+        key = f"{int(params['year']):04d}-{int(params['month']):02d}"
+        return _l("Back to the period"), url_for("books.period_show", period_key=key)
+    if job.kind == "payroll_run" and params.get("run_id"):
+        return _l("Open the payroll run"), url_for("payroll.run_show", payroll_run_id=params["run_id"])
+    if job.kind == "import_commit" and params.get("batch_id"):
+        batch = db.session.get(ImportBatch, params["batch_id"])
+        if batch is not None:
+            endpoint = "journal_imports.show" if batch.kind == "journal_entries" else "imports.show"
+            return _l("Back to the import"), url_for(endpoint, batch_id=batch.id)
+    return None
 
 
 def _visible(job_id: int) -> JobRecord:
@@ -44,7 +65,13 @@ def _visible(job_id: int) -> JobRecord:
 @require("workspace.view")
 def show(job_id: int):
     job = _visible(job_id)
-    ctx = {"job": job, "errors": ERRORS, "kinds": KINDS}
+    ctx = {
+        "job": job,
+        "errors": ERRORS,
+        "kinds": KINDS,
+        "file_less": job.kind in FILE_LESS,
+        "follow_up": follow_up(job),
+    }
     if request.headers.get("HX-Request"):
         return render_template("jobs/_progress.html", **ctx)
     return render_template("jobs/show.html", **ctx)
