@@ -166,3 +166,12 @@ def test_a_parent_with_lines_of_its_own_is_used_as_it_is(app, tenant_a):
         books.post_lines(tenant, actor, date(2026, 1, 5), "by hand", lines)
         got = books.ensure_sub_account(tenant, actor, "selling_expense", "selling_travel", "差旅费", "Travel")
         assert got.id == selling.id and got.role == "selling_expense"
+
+
+def test_memos_the_system_writes_are_chinese_whoever_posts(app):
+    from flask_babel import force_locale
+    from flask_babel import lazy_gettext as _l
+
+    with app.test_request_context(), force_locale("en"):
+        text = books.memo(_l("Receipt %(number)s from %(party)s", number="SK-1", party="甲"))
+        assert text == "收款单 SK-1（付款方：甲）"

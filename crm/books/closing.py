@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, func, select, type_coerce
 
 from crm.audit.services import record
@@ -277,7 +278,7 @@ def close_period(tenant: Tenant, actor: Membership | None, year: int, month: int
     first_entry: JournalEntry | None = None
     if lines:
         lines += [books.LineInput(profit.id, debit=dr), books.LineInput(profit.id, credit=cr)]
-        memo = _("Closing %(month)s: revenue and expenses to current-year profit", month=row.key)
+        memo = books.memo(_l("Closing %(month)s: revenue and expenses to current-year profit", month=row.key))
         first_entry = books.post_lines(tenant, actor, last, memo, lines, source=("period", row.id), kind="closing")
     if month == fiscal_year_last_month(tenant):
         b = books.account_balance(profit.id, until=last)
@@ -287,7 +288,7 @@ def close_period(tenant: Tenant, actor: Membership | None, year: int, month: int
                 carry = [books.LineInput(profit.id, debit=-b), books.LineInput(undistributed.id, credit=-b)]
             else:
                 carry = [books.LineInput(undistributed.id, debit=b), books.LineInput(profit.id, credit=b)]
-            memo = _("Year-end %(month)s: current-year profit to undistributed profit", month=row.key)
+            memo = books.memo(_l("Year-end %(month)s: current-year profit to undistributed profit", month=row.key))
             year_end = books.post_lines(tenant, actor, last, memo, carry, source=("period", row.id), kind="closing")
             first_entry = first_entry or year_end
     row.status = "closed"

@@ -613,8 +613,8 @@ def _post_claim(tenant: Tenant, actor: Membership, claim: ExpenseClaim, on: date
     if rest > ZERO:
         lines.append(books.LineInput(pay_account.id, credit=rest, party_type=employee[0], party_id=employee[1],
                                      memo=claim.number))  # fmt: skip
-    memo = _("Expense claim %(number)s, %(who)s: %(title)s", number=claim.number, who=claim.claimant.user.name,
-             title=claim.title)  # fmt: skip
+    who, title = claim.claimant.user.name, claim.title
+    memo = books.memo(_l("Expense claim %(number)s, %(who)s: %(title)s", number=claim.number, who=who, title=title))
     entry = books.post_lines(tenant, actor, on, memo[:255], lines, source=("expense_claim", claim.id))
     claim.entry_id = entry.id
     claim.advance_offset = offset
@@ -763,8 +763,8 @@ def pay_advance(
     when = on or books.today_in(tenant)
     pay_account = _pay_account(account_id)
     receivable = books.account_for("other_receivable")
-    memo = _("Advance %(number)s to %(who)s: %(purpose)s", number=adv.number, who=adv.member.user.name,
-             purpose=adv.purpose)  # fmt: skip
+    memo = books.memo(_l("Advance %(number)s to %(who)s: %(purpose)s", number=adv.number, who=adv.member.user.name,
+             purpose=adv.purpose))  # fmt: skip
     entry = books.post_lines(
         tenant, actor, when, memo[:255],
         [books.LineInput(receivable.id, debit=adv.amount, party_type="employee", party_id=adv.member_id,
@@ -805,7 +805,7 @@ def repay_advance(
     when = on or books.today_in(tenant)
     account = _pay_account(account_id)
     receivable = books.account_for("other_receivable")
-    memo = _("Repayment of advance %(number)s by %(who)s", number=adv.number, who=adv.member.user.name)
+    memo = books.memo(_l("Repayment of advance %(number)s by %(who)s", number=adv.number, who=adv.member.user.name))
     entry = books.post_lines(
         tenant, actor, when, memo[:255],
         [books.LineInput(account.id, debit=value, party_type="employee", party_id=adv.member_id, memo=adv.number),

@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import selectinload
 
@@ -342,10 +343,10 @@ def post_invoice(tenant: Tenant, actor: Membership | None, inv: Invoice) -> Invo
         raise RuleViolation("empty_document", {"lines": _("A document must have lines with an amount to post.")})
     books.ensure_books(tenant, actor)
     memo = f"{label_zh(inv.direction)} {inv.number} {inv.party_name}".strip()
+    lines = posting_lines(inv, default_account(tenant, actor, inv))
     entry = books.post_lines(
-        tenant, actor, inv.invoice_date, memo, posting_lines(inv, default_account(tenant, actor, inv)), source=(kind_of(inv.direction), inv.id),
-        kind="document",
-    )  # fmt: skip
+        tenant, actor, inv.invoice_date, memo, lines, source=(kind_of(inv.direction), inv.id), kind="document"
+    )
     inv.entry_id = entry.id
     inv.status = "posted"
     inv.posted_at = utcnow()
@@ -368,7 +369,7 @@ def reverse_invoice(
     if when < inv.invoice_date:
         raise InvalidInput({"date": _("A reversal cannot be dated before the document.")})
     text = (reason or "").strip()[:200]
-    memo = _("Reversal of %(number)s", number=inv.number) + (f": {text}" if text else "")
+    memo = books.memo(_l("Reversal of %(number)s", number=inv.number)) + (f": {text}" if text else "")
     rev = books.reverse_entry(tenant, actor, inv.entry, when, memo[:255])
     inv.status = "reversed"
     inv.reversed_on = rev.entry_date

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, func, select, type_coerce
 from sqlalchemy.orm import selectinload
 from stdnum.cn import ric
@@ -617,7 +618,7 @@ def confirm_run(tenant: Tenant, actor: Membership | None, run: PayrollRun) -> Pa
     hf = sum((x.housing_employer for x in lines), ZERO)
     iit = sum((x.total_tax for x in lines), ZERO)
     si_hf_ee = sum((x.si_hf_employee for x in lines), ZERO)
-    memo = _("Payroll %(month)s", month=locked.key)
+    memo = books.memo(_l("Payroll %(month)s", month=locked.key))
     entry_lines = [
         books.LineInput(expense.id, debit=amount, department_id=dept, memo=memo)
         for dept, amount in sorted(by_department.items(), key=lambda kv: kv[0] or 0)
@@ -665,7 +666,7 @@ def pay_run(
     period_end = month_end(locked.year, locked.month)
     if when < date(locked.year, locked.month, 1):
         raise InvalidInput({"date": _("Pay cannot be dated before its month.")})
-    memo = _("Payroll %(month)s paid", month=locked.key)
+    memo = books.memo(_l("Payroll %(month)s paid", month=locked.key))
     entry = books.post_lines(
         tenant, actor, when, memo,
         [books.LineInput(books.account_for("wages_payable").id, debit=locked.total_net, memo=memo),

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, func, select, type_coerce
 
 from crm.audit.services import record
@@ -265,7 +266,7 @@ def post_payment(tenant: Tenant, actor: Membership | None, p: Payment) -> Paymen
             books.LineInput(p.account_id, debit=p.amount, memo=p.number),
             books.LineInput(advance.id, credit=p.amount, party_type="customer", party_id=p.customer_id, memo=p.number),
         ]
-        memo = _("Receipt %(number)s from %(party)s", number=p.number, party=p.party_name)
+        memo = books.memo(_l("Receipt %(number)s from %(party)s", number=p.number, party=p.party_name))
     else:
         prepayment = books.account_for("prepayment")
         lines = [
@@ -273,7 +274,7 @@ def post_payment(tenant: Tenant, actor: Membership | None, p: Payment) -> Paymen
                             memo=p.number),
             books.LineInput(p.account_id, credit=p.amount, memo=p.number),
         ]  # fmt: skip
-        memo = _("Payment %(number)s to %(party)s", number=p.number, party=p.party_name)
+        memo = books.memo(_l("Payment %(number)s to %(party)s", number=p.number, party=p.party_name))
     entry = books.post_lines(tenant, actor, p.payment_date, memo, lines, source=(kind, p.id), kind="document")
     p.entry_id = entry.id
     p.status = "posted"
@@ -300,7 +301,7 @@ def reverse_payment(
         )
     when = on or books.today_in(tenant)
     text = (reason or "").strip()[:200]
-    memo = _("Reversal of %(number)s", number=p.number) + (f": {text}" if text else "")
+    memo = books.memo(_l("Reversal of %(number)s", number=p.number)) + (f": {text}" if text else "")
     rev = books.reverse_entry(tenant, actor, p.entry, when, memo)
     p.reversal_entry_id = rev.id
     p.reversed_on = when
@@ -365,7 +366,7 @@ def allocate(
             books.LineInput(payable.id, debit=value, party_type=party[0], party_id=party[1], memo=invoice.number),
             books.LineInput(prepayment.id, credit=value, party_type=party[0], party_id=party[1], memo=invoice.number),
         ]
-    memo = _("%(payment)s allocated to %(invoice)s", payment=payment.number, invoice=invoice.number)
+    memo = books.memo(_l("%(payment)s allocated to %(invoice)s", payment=payment.number, invoice=invoice.number))
     entry = books.post_lines(tenant, actor, when, memo, lines, source=("settlement", s.id), kind="settlement")
     s.entry_id = entry.id
     payment.unallocated = to_money(payment.unallocated - value)
@@ -452,7 +453,7 @@ def offset(
         books.LineInput(books.account_for("receivable").id, credit=value, party_type="customer",
                         party_id=invoice.customer_id, memo=invoice.number),
     ]  # fmt: skip
-    memo = _("Offset of %(invoice)s against %(bill)s", invoice=invoice.number, bill=bill.number)
+    memo = books.memo(_l("Offset of %(invoice)s against %(bill)s", invoice=invoice.number, bill=bill.number))
     entry = books.post_lines(tenant, actor, when, memo, lines, source=("settlement", s.id), kind="settlement")
     s.entry_id = entry.id
     _reduce(invoice, value)
@@ -510,7 +511,7 @@ def write_off(
                             memo=document.number),
             books.LineInput(account.id, credit=value, memo=document.number),
         ]  # fmt: skip
-    memo = _("Write-off of %(number)s: %(reason)s", number=document.number, reason=text)
+    memo = books.memo(_l("Write-off of %(number)s: %(reason)s", number=document.number, reason=text))
     entry = books.post_lines(tenant, actor, when, memo, lines, source=("settlement", s.id), kind="settlement")
     s.entry_id = entry.id
     _reduce(document, value)
@@ -536,7 +537,7 @@ def undo_settlement(
         raise RuleViolation("not_posted", {"settlement": _("This settlement has no entry to reverse.")})
     text = (reason or "").strip()[:255] or None
     when = on or books.today_in(tenant)
-    memo = _("Undo of settlement %(id)s", id=s.id) + (f": {text}" if text else "")
+    memo = books.memo(_l("Undo of settlement %(id)s", id=s.id)) + (f": {text}" if text else "")
     rev = books.reverse_entry(tenant, actor, s.entry, when, memo[:255])
     s.undo_entry_id = rev.id
     s.undone_on = when
