@@ -184,6 +184,10 @@ def test_mobile_side_nav_is_an_offcanvas(browsing):
     expect(menu_button).to_be_visible()
     browsing.shot(page, "01-closed")
 
+    # The top bar fits a 375-pixel phone: nothing runs past the right edge.
+    overflow = page.evaluate("() => document.querySelector('header.topbar').scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the top bar runs {overflow}px past the screen"
+
     menu_button.click()
     sidebar = page.locator("#sidebar")
     expect(sidebar).to_have_class(re.compile(r"\bshow\b"))
