@@ -15,17 +15,19 @@ Figures (the app connected as the app role, RLS on):
 
 (a) general-ledger xlsx of the big workspace, all accounts, one year: write_xlsx(build(...)) vs
     xlsxwriter alone writing the same cells from a precomputed list (constant_memory) — goal ≤ 1.5×;
-(b) peak memory (ru_maxrss of a fresh subprocess) of the general-ledger xlsx export at ~100,000
+(b) peak memory (VmHWM of a fresh subprocess) of the general-ledger xlsx export at ~100,000
     lines and at ~1,000,000 lines — goal: the larger within 1.2× of the smaller;
 (c) trial balance (one year) through the builder vs the bare SQL it issues, replayed with psycopg
     as the app role — goal ≤ 1.5×;
 (d) a 10,000-line general-ledger PDF through write_pdf (chunks) vs WeasyPrint rendering the same
     HTML as one document — goal ≤ 1.3×.
 
+Each figure and its baseline run in turns (ours, baseline, ours …; median of each).
 Exits non-zero only on an error, never because of a timing.
 
     .venv/bin/python bench/finance.py                 # full size (see bench/README.md)
     .venv/bin/python bench/finance.py --scale 0.05    # a quick run
+    .venv/bin/python bench/finance.py --reuse         # keep the generated database, and reuse it next time
 """
 
 from __future__ import annotations
