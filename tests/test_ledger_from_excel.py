@@ -27,7 +27,7 @@ REPS = ("张伟", "刘洋")
 
 def _rows() -> list[list]:
     """Three weeks of March 2026 (weeks from Monday 2, 9 and 16), written as people write them."""
-    rows, seq = [], 0
+    rows = []
     day = date(2026, 3, 2)
     for i in range(18):
         d = day + timedelta(days=i)
@@ -35,7 +35,7 @@ def _rows() -> list[list]:
         qty = 1 + i % 4
         amount = PRICES[product] * qty
         incl = (amount * (1 + RATES[product])).quantize(D("0.01"), ROUND_HALF_UP)
-        seq += 1
+        seq = i + 1
         written_date = (f"{d.year}年{d.month}月{d.day}日", f"{d.year}/{d.month}/{d.day}", d.isoformat())[i % 3]
         rows.append([seq, written_date, f"XS-{seq:03d}", CUSTOMERS[i % 3], REGIONS[(i // 2) % 3], REPS[i % 2],
                      product, qty, str(PRICES[product]), f"{amount:,.2f}", float(incl),
