@@ -285,11 +285,21 @@ def claim_approve(expense_claim_id: int):  # type: ignore[no-untyped-def]
 @require("office.access")
 def claim_reject(expense_claim_id: int):  # type: ignore[no-untyped-def]
     claim = _claim(expense_claim_id)
+    return _reject(
+        lambda comment: services.reject_claim(g.tenant, g.member, claim, comment),
+        lambda form: _render_claim(claim, form, 400), _back(claim),
+        _("%(number)s rejected; the claimant was told why.", number=claim.number),
+    )  # fmt: skip
+
+
+def _reject(action: Any, render_with: Any, back: str, done: str) -> Any:
+    """A rejection with its reason: a missing reason is shown beside the field (400), any other
+    refusal is flashed; a claim and an advance are rejected alike."""
     form = CommentForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.reject_claim(g.tenant, g.member, claim, form.comment.data)
+        action(form.comment.data)
     except PermissionDenied:
         db.session.rollback()
         abort(403)
@@ -297,12 +307,12 @@ def claim_reject(expense_claim_id: int):  # type: ignore[no-untyped-def]
         db.session.rollback()
         if set(err.errors) == {"comment"}:
             form.comment.errors = [err.errors["comment"]]
-            return _render_claim(claim, form, 400)
+            return render_with(form)
         _say(err)
-        return redirect(_back(claim))
+        return redirect(back)
     db.session.commit()
-    flash(_("%(number)s rejected; the claimant was told why.", number=claim.number), "success")
-    return redirect(_back(claim))
+    flash(done, "success")
+    return redirect(back)
 
 
 @bp.post(OFF + "/claims/<int:expense_claim_id>/delete")
@@ -416,24 +426,11 @@ def advance_approve(expense_advance_id: int):  # type: ignore[no-untyped-def]
 @require("office.access")
 def advance_reject(expense_advance_id: int):  # type: ignore[no-untyped-def]
     adv = _advance(expense_advance_id)
-    form = CommentForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        services.reject_advance(g.tenant, g.member, adv, form.comment.data)
-    except PermissionDenied:
-        db.session.rollback()
-        abort(403)
-    except InvalidInput as err:
-        db.session.rollback()
-        if set(err.errors) == {"comment"}:
-            form.comment.errors = [err.errors["comment"]]
-            return _render_advance(adv, form, 400)
-        _say(err)
-        return redirect(_adv_back(adv))
-    db.session.commit()
-    flash(_("Advance %(number)s rejected.", number=adv.number), "success")
-    return redirect(_adv_back(adv))
+    return _reject(
+        lambda comment: services.reject_advance(g.tenant, g.member, adv, comment),
+        lambda form: _render_advance(adv, form, 400), _adv_back(adv),
+        _("Advance %(number)s rejected.", number=adv.number),
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- finance: review and pay
