@@ -307,39 +307,34 @@ def employee_show(employee_id: int):  # type: ignore[no-untyped-def]
 @bp.post(PAY + "/employees/<int:employee_id>/special-deductions")
 @require(MANAGE)
 def employee_special(employee_id: int):  # type: ignore[no-untyped-def]
-    employee = get_or_404(Employee, employee_id)
-    form = SpecialDeductionForm()
-    if form.validate_on_submit():
-        try:
-            services.save_special_deduction(g.tenant, g.member, employee, _employee_data(form))  # type: ignore[arg-type]
-        except InvalidInput as err:
-            db.session.rollback()
-            for msg in _apply(form, err.errors):
-                flash(msg, "danger")
-        else:
-            db.session.commit()
-            flash(_("Special additional deductions saved."), "success")
-            return redirect(url_for("payroll.employee_show", employee_id=employee.id))
-    return _show_employee(employee, sd_form=form, status=400)
+    return _save_for_employee(
+        employee_id, SpecialDeductionForm(), services.save_special_deduction,
+        _("Special additional deductions saved."), "sd_form",
+    )  # fmt: skip
 
 
 @bp.post(PAY + "/employees/<int:employee_id>/bonuses")
 @require(MANAGE)
 def employee_bonus(employee_id: int):  # type: ignore[no-untyped-def]
+    return _save_for_employee(employee_id, BonusForm(), services.save_bonus, _("Bonus saved."), "bonus_form")
+
+
+def _save_for_employee(employee_id: int, form: Any, save: Any, done: str, form_name: str) -> Any:
+    """One of the employee page's own forms (special deductions, a bonus): saved and back to the
+    page, or the page again with the form's errors."""
     employee = get_or_404(Employee, employee_id)
-    form = BonusForm()
     if form.validate_on_submit():
         try:
-            services.save_bonus(g.tenant, g.member, employee, _employee_data(form))  # type: ignore[arg-type]
+            save(g.tenant, g.member, employee, _employee_data(form))
         except InvalidInput as err:
             db.session.rollback()
             for msg in _apply(form, err.errors):
                 flash(msg, "danger")
         else:
             db.session.commit()
-            flash(_("Bonus saved."), "success")
+            flash(done, "success")
             return redirect(url_for("payroll.employee_show", employee_id=employee.id))
-    return _show_employee(employee, bonus_form=form, status=400)
+    return _show_employee(employee, status=400, **{form_name: form})
 
 
 # ---------------------------------------------------------------- settings
