@@ -340,3 +340,22 @@ def test_my_payslips_page_issues_constant_sql_with_1_and_6_months(app, staffed, 
         page = client.get(url)
     assert page.get_data(as_text=True).count("/payslips/") >= 6
     assert small.count == large.count, "\n".join(large.statements)
+
+
+def test_the_employee_page_saves_deductions_and_a_bonus_and_shows_bad_input_beside_the_form(app, staffed, client_as):
+    from crm.payroll.models import Bonus, SpecialDeduction
+
+    client = client_as(staffed["owner"])
+    with in_tenant(app, staffed.id):
+        emp = db.session.scalars(select(Employee.id).where(Employee.name == "李四")).one()
+    base = f"/w/{staffed.slug}/finance/payroll/employees/{emp}"
+    both = {"period": "2026-01", "housing_loan": "1000", "housing_rent": "1500"}
+    bad = post(client, base + "/special-deductions", both)
+    assert bad.status_code == 400
+    r = post(client, base + "/special-deductions", {"period": "2026-01", "children": "1", "housing_rent": "1500"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/employees/{emp}")
+    assert post(client, base + "/bonuses", {"period": "2026-12", "amount": "abc"}).status_code == 400
+    assert post(client, base + "/bonuses", {"period": "2026-12", "amount": "36000"}).status_code == 302
+    with in_tenant(app, staffed.id):
+        assert db.session.scalar(select(func.count()).select_from(SpecialDeduction)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Bonus)) == 1
