@@ -93,7 +93,9 @@ def test_api_create_get_patch_and_deactivate(app, tenant_a, api):
     assert mgr.delete(f"/products/{pid}").status_code == 204
     assert api(tenant_a["sales"]).get(f"/products/{pid}").get_json()["active"] is False
     with in_tenant(app, tenant_a.id):
-        actions = [e.action for e in db.session.scalars(select(AuditEntry).where(AuditEntry.object_type == "Product"))]
+        # Without ORDER BY PostgreSQL may hand back rows in any order (space freed by the previous test's DELETE is reused).
+        entries = select(AuditEntry).where(AuditEntry.object_type == "Product").order_by(AuditEntry.id)
+        actions = [e.action for e in db.session.scalars(entries)]
     assert actions == ["product.created", "product.updated", "product.deactivated"]
 
 
