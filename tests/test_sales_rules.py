@@ -159,6 +159,16 @@ def test_pinyin_initials_are_what_the_first_letter_style_gives(name):
     assert rules.pinyin_keys(name)[1] == expected
 
 
+@given(st.text(alphabet=st.sampled_from("北京百川重庆长安银行行长曾女绿朝阳乐音ABCabc3D-（）　 ＡＢ１"), max_size=14))
+def test_pinyin_full_is_what_plain_lazy_pinyin_gives_word_cache_or_not(name):
+    from pypinyin import lazy_pinyin
+
+    text = rules.fold_width(name)
+    expected = rules._NON_WORD.sub("", "".join(c.lower() for c in lazy_pinyin(text) if c.strip()))
+    assert rules.pinyin_keys(name)[0] == expected
+    assert rules.pinyin_keys(name)[0] == expected  # the second time from the word cache, unchanged
+
+
 def test_bigrams_of_chinese_runs_and_latin_words():
     assert rules.bigrams("北京百川") == sorted(["北京", "京百", "百川"])
     assert rules.bigrams("百川") == ["百川"]

@@ -607,7 +607,8 @@ def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Call
     for start in range(0, len(new_rows), BATCH_SIZE):
         chunk = new_rows[start : start + BATCH_SIZE]
         payload = [_insert_values(batch.kind, tenant.id, actor, r.values, now) for r in chunk]
-        ids = db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), payload).all()
+        stmt = insert(model).returning(model.id, sort_by_parameter_order=True).execution_options(render_nulls=True)
+        ids = db.session.scalars(stmt, payload).all()
         for r, oid in zip(chunk, ids, strict=True):
             changes.append({"tenant_id": tenant.id, "batch_id": batch.id, "row_number": r.number,
                             "object_type": otype, "object_id": oid, "action": "created", "before": None})  # fmt: skip
@@ -710,6 +711,22 @@ def _insert_values(kind: str, tenant_id: int, actor: Membership, values: dict[st
         row.setdefault("list_price", Decimal("0.00"))
         row.setdefault("vat_rate", Decimal("0.13"))
         row.setdefault("active", True)
+    return _uniform(kind, row)
+
+
+def _uniform(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """Every row of a kind with the same keys: a bulk insert groups consecutive rows by their key
+    set, so a column left blank in some rows (remarks on one row in seven) split 100,000 rows into
+    tens of thousands of statements instead of 100."""
+    table = MODELS[kind].__table__
+    for k in COLUMNS[kind]:
+        if k in row:
+            continue
+        col = table.c[k]
+        if col.default is None and col.server_default is None and col.nullable:
+            row[k] = None
+        elif col.default is not None and col.default.is_scalar:
+            row[k] = col.default.arg
     return row
 
 
