@@ -129,6 +129,20 @@ def pinyin_keys(name: str) -> tuple[str, str]:
     return _NON_WORD.sub("", "".join(full)), _NON_WORD.sub("", "".join(short))
 
 
+def customer_search_keys(name: str, short_name: str | None, phone: str | None, email: str | None) -> dict[str, Any]:
+    """The columns a customer is found and matched by, from what a person typed. A pure function:
+    the customer service calls it on every write, the import in a worker thread."""
+    full, initials = pinyin_keys(name + (short_name or ""))
+    return {
+        "name_normalized": normalise_company_name(name),
+        "phone_normalized": normalise_phone(phone),
+        "email": normalise_email(email),
+        "pinyin_full": full[:600],
+        "pinyin_initials": initials[:200],
+        "search_bigrams": bigrams(" ".join(filter(None, [name, short_name]))),
+    }
+
+
 def bigrams(text: str) -> list[str]:
     """Character bigrams of the CJK runs (and lower-cased words) of a text, for a GIN-indexed search.
 

@@ -143,12 +143,8 @@ def find_duplicates(actor: Membership, values: dict[str, Any], exclude_id: int |
 
 
 def _refresh_search_keys(c: Customer) -> None:
-    c.name_normalized = rules.normalise_company_name(c.name)
-    c.phone_normalized = rules.normalise_phone(c.phone)
-    c.email = rules.normalise_email(c.email)
-    full, initials = rules.pinyin_keys(c.name + (c.short_name or ""))
-    c.pinyin_full, c.pinyin_initials = full[:600], initials[:200]
-    c.search_bigrams = rules.bigrams(" ".join(filter(None, [c.name, c.short_name])))
+    for k, v in rules.customer_search_keys(c.name, c.short_name, c.phone, c.email).items():
+        setattr(c, k, v)
 
 
 def _set_tags(c: Customer, tags: list[str]) -> None:
