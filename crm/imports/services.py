@@ -1,7 +1,8 @@
 """Imports: upload → analyse (dry run) → commit (a job, batched inserts) → undo.
 
 One evaluation (``plan``) serves the dry run and the commit, so what the report promised is what
-the commit does (re-evaluated against the data as it is when the job runs). Services take
+the commit does: the commit reuses the dry run's plan while nothing it read has changed
+(crm.imports.kept_plan) and evaluates the file again against the data as it is otherwise. Services take
 (tenant, actor, ...), validate first, flush and audit; the caller commits.
 """
 
@@ -25,8 +26,8 @@ from crm.audit.services import record
 from crm.catalog.models import Product
 from crm.catalog.services import MAX_PRICE
 from crm.db import db, utcnow
+from crm.imports import kept_plan, parsing
 from crm.imports import mapping as mp
-from crm.imports import parsing
 from crm.imports.models import KINDS, ImportBatch, ImportChange
 from crm.imports.values import cell_text, is_blank, is_total_row
 from crm.sales import rules
@@ -511,6 +512,10 @@ def upload(tenant: Tenant, actor: Membership, kind: str, filename: str, data: by
 
 
 def analyse(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes | None = None) -> Plan:
+    keep = batch.kind in kept_plan.READS and bool(batch.stored_path)
+    if keep:
+        kept_plan.discard(_imports_dir(tenant.id), batch.stored_path)
+        state = kept_plan.fingerprint(batch.kind, tenant.id)
     try:
         p = plan(tenant, actor, batch, data)
     except parsing.UnreadableFile as exc:
@@ -518,7 +523,34 @@ def analyse(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes |
     _report(batch, p)
     batch.status = "analysed"
     db.session.flush()
+    if keep:
+        key = kept_plan.key(batch.kind, actor.id, batch.sheet, batch.mapping, state)
+        writes = [r for r in p.rows if r.action in ("new", "updated")]
+        bad = p.count("invalid") + p.count("duplicate")
+        kept_plan.save(_imports_dir(tenant.id), batch.stored_path, key, writes, bad)  # type: ignore[arg-type]
     return p
+
+
+def _kept(tenant: Tenant, actor: Membership, batch: ImportBatch) -> tuple[Plan, int] | None:
+    """The dry run's plan when nothing it read has changed since (crm.imports.kept_plan); the rows
+    it does not write are left out, and the batch already holds its report."""
+    if batch.kind not in kept_plan.READS or not batch.stored_path:
+        return None
+    state = kept_plan.fingerprint(batch.kind, tenant.id)
+    key = kept_plan.key(batch.kind, actor.id, batch.sheet, batch.mapping, state)
+    found = kept_plan.load(_imports_dir(tenant.id), batch.stored_path, key)
+    if found is None:
+        return None
+    rows, bad = found
+    p = Plan(headers=list((batch.counts or {}).get("headers") or []), header_row=batch.header_row or 0,
+             mapping=dict(batch.mapping), rows=[])  # fmt: skip
+    for number, action, values, target, changes in rows:
+        p.rows.append(RowPlan(number=number, cells=[], action=action, values=values, target_id=target, changes=changes))
+    updated = {r.target_id for r in p.rows if r.action == "updated" and r.target_id is not None}
+    p.existing = _load(MODELS[batch.kind], updated)
+    if len(p.existing) != len(updated):
+        return None
+    return p, bad
 
 
 def remap(tenant: Tenant, actor: Membership, batch: ImportBatch, mapping: dict[str, str]) -> Plan:
@@ -583,7 +615,8 @@ def start_commit(tenant: Tenant, actor: Membership, batch: ImportBatch, mode: st
 
 
 def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Callable[[int, str], None]) -> Plan:
-    """The job's work: re-plan, then insert the new rows in batches and update the changed ones.
+    """The job's work: the dry run's plan (or a new one if the data changed since), then insert the
+    new rows in batches and update the changed ones.
     Mode "all" with any bad row writes nothing (InvalidInput); "good_rows" writes exactly the good."""
     report_progress = progress
     if db.engine.dialect.name == "sqlite":
@@ -593,9 +626,13 @@ def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Call
             return None
 
     progress(5, _("Reading the file"))
-    p = plan(tenant, actor, batch)
-    _report(batch, p)
-    bad = p.count("invalid") + p.count("duplicate")
+    kept = _kept(tenant, actor, batch)
+    if kept is not None:
+        p, bad = kept
+    else:
+        p = plan(tenant, actor, batch)
+        _report(batch, p)
+        bad = p.count("invalid") + p.count("duplicate")
     if batch.mode == "all" and bad:
         raise InvalidInput({"mode": _("%(n)d rows have problems; nothing was imported.", n=bad)})
     if batch.kind in SERVICE_KINDS:
@@ -625,6 +662,7 @@ def commit(tenant: Tenant, actor: Membership, batch: ImportBatch, progress: Call
     db.session.flush()
     for start in range(0, len(changes), BATCH_SIZE):
         db.session.execute(insert(ImportChange), changes[start : start + BATCH_SIZE])
+    kept_plan.discard(_imports_dir(tenant.id), batch.stored_path)
     batch.status = "committed"
     batch.committed_at = utcnow()
     record(

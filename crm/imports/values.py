@@ -58,17 +58,19 @@ def is_blank(value: Any) -> bool:
     return cell_text(value) == ""
 
 
+_TOTALS = frozenset(w.replace(" ", "") for w in TOTAL_WORDS)
+
+
 def is_total_row(cells: list[Any]) -> bool:
-    """A 合计 / 小计 / 总计 row: a total word in one of the first text cells of the row."""
+    """A 合计 / 小计 / 总计 row: a total word in one of the first text cells of the row, alone or
+    followed by a colon (合计: 12 笔)."""
     seen = 0
     for v in cells:
         t = cell_text(v)
         if not t:
             continue
         low = t.replace(" ", "").lower()
-        if any(low == w.replace(" ", "") or low.startswith(w.replace(" ", "") + ":") for w in TOTAL_WORDS):
-            return True
-        if low.rstrip(":：") in {w.replace(" ", "") for w in TOTAL_WORDS}:
+        if low.rstrip(":：") in _TOTALS or low.split(":", 1)[0] in _TOTALS:
             return True
         seen += 1
         if seen >= 3:
