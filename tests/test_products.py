@@ -93,7 +93,7 @@ def test_api_create_get_patch_and_deactivate(app, tenant_a, api):
     assert mgr.delete(f"/products/{pid}").status_code == 204
     assert api(tenant_a["sales"]).get(f"/products/{pid}").get_json()["active"] is False
     with in_tenant(app, tenant_a.id):
-        # Without ORDER BY PostgreSQL may hand back rows in any order (space freed by the previous test's DELETE is reused).
+        # Without ORDER BY PostgreSQL may return rows in any order (a previous test's DELETE freed space).
         entries = select(AuditEntry).where(AuditEntry.object_type == "Product").order_by(AuditEntry.id)
         actions = [e.action for e in db.session.scalars(entries)]
     assert actions == ["product.created", "product.updated", "product.deactivated"]
