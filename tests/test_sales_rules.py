@@ -63,6 +63,19 @@ def test_uscc_of_the_wrong_length_or_shape_is_invalid(code):
     assert not rules.uscc_is_valid(code)
 
 
+@given(
+    st.text(alphabet=st.sampled_from(rules.USCC_ALPHABET + "IOZ -a"), min_size=16, max_size=19),
+    st.booleans(),
+)
+def test_uscc_validity_is_what_python_stdnum_says(text, fix_check):
+    from stdnum.cn import uscc as stdnum_uscc
+
+    if fix_check and len(text) >= 17 and all(c in rules.USCC_ALPHABET for c in text[:17]):
+        text = text[:17] + rules.uscc_check_character(text[:17])  # make valid ones common
+    code = rules.normalise_uscc(text) or ""
+    assert rules.uscc_is_valid(text) == stdnum_uscc.is_valid(code)
+
+
 def test_uscc_whose_weighted_sum_is_divisible_by_31_gets_check_character_0():
     # Find a body whose weighted sum is a multiple of 31: (31 - 0) mod 31 is 0, not 31.
     hits = []

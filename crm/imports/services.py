@@ -175,9 +175,15 @@ def _member_names() -> tuple[dict[str, int], dict[str, int], dict[int, str]]:
     return exact, loose, names
 
 
-def plan(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes | None = None) -> Plan:
-    """Read the batch's file and decide, row by row, what committing would do."""
-    sheet = parsing.read(data if data is not None else file_bytes(batch), batch.filename, batch.sheet)
+def plan(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes | None = None,
+         parsed: parsing.Sheet | None = None) -> Plan:  # fmt: skip
+    """Read the batch's file (unless ``parsed`` is it, read already) and decide, row by row, what
+    committing would do."""
+    sheet = (
+        parsed
+        if parsed is not None
+        else parsing.read(data if data is not None else file_bytes(batch), batch.filename, batch.sheet)
+    )
     saved = saved_mapping(tenant, batch.kind)
     idx = parsing.find_header(batch.kind, sheet, saved)
     if idx is None:
@@ -497,7 +503,7 @@ def upload(tenant: Tenant, actor: Membership, kind: str, filename: str, data: by
     filename = (filename or "upload").strip()[-255:] or "upload"
     try:
         ext = parsing.file_type(data, filename) if data else "csv"
-        parsing.read(data, filename, sheet)  # refuse unreadable files before storing anything
+        parsed = parsing.read(data, filename, sheet)  # refuse unreadable files before storing anything
     except parsing.UnreadableFile as exc:
         raise InvalidInput({"file": str(exc)}) from exc
     batch = ImportBatch(kind=kind, filename=filename, stored_path=_store(tenant.id, data, ext), sheet=sheet,
@@ -506,18 +512,19 @@ def upload(tenant: Tenant, actor: Membership, kind: str, filename: str, data: by
     db.session.flush()
     if mapping:
         batch.mapping = {str(k): v for k, v in mapping.items() if v}
-    analyse(tenant, actor, batch, data)
+    analyse(tenant, actor, batch, data, parsed)
     record("import.uploaded", batch, actor=actor, summary=f"{kind}: {filename}")
     return batch
 
 
-def analyse(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes | None = None) -> Plan:
+def analyse(tenant: Tenant, actor: Membership, batch: ImportBatch, data: bytes | None = None,
+            parsed: parsing.Sheet | None = None) -> Plan:  # fmt: skip
     keep = batch.kind in kept_plan.READS and bool(batch.stored_path)
     if keep:
         kept_plan.discard(_imports_dir(tenant.id), batch.stored_path)
         state = kept_plan.fingerprint(batch.kind, tenant.id)
     try:
-        p = plan(tenant, actor, batch, data)
+        p = plan(tenant, actor, batch, data, parsed)
     except parsing.UnreadableFile as exc:
         raise InvalidInput({"file": str(exc)}) from exc
     _report(batch, p)
@@ -695,7 +702,9 @@ def _bulk_create(kind: str, tenant_id: int, owner_id: int, rows: list[RowPlan], 
     def prepare(chunk: list[RowPlan]) -> list[dict[str, Any]]:
         return _uniform(kind, [_insert_values(kind, tenant_id, owner_id, r.values, now) for r in chunk])
 
-    plain = insert(model).execution_options(render_nulls=True)
+    # Core, not the ORM's bulk path: the rows are complete dicts already (tenant_id included, same
+    # keys in each), and the ORM's per-row bookkeeping held the GIL the preparing thread needs.
+    plain = insert(model.__table__)
     returning = insert(model).returning(model.id, sort_by_parameter_order=True).execution_options(render_nulls=True)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare") as pool:
         pending = pool.submit(prepare, chunks[0]) if chunks else None
