@@ -6,10 +6,11 @@ an app role like the real one (owns nothing, no BYPASSRLS): 3 workspaces, an own
 Figure: importing N customer rows (default 100,000) from an xlsx of a hand-made customer ledger
 (a title row, 客户名称 / 统一社会信用代码 / 联系电话 / 所在城市 / 业务员 / 备注) into the first
 workspace the way the app does it — upload (read, find the header, map, dry run) then the
-commit job's work (the plan again, batched inserts, the change log for undo) — against the
-baseline: reading the same file alone (python-calamine, what the app reads with) plus a bulk
-insert alone of the same rows, already prepared, into the customers table (executemany of
-1,000-row batches), in the same run, as the app role with RLS on. Goal ≤ 2×.
+commit job's work (the dry run's plan checked against the workspace's state, search keys,
+batched inserts, the change log for undo) — against the baseline: reading the same file alone
+(python-calamine, what the app reads with) plus a bulk insert alone of the same rows, already
+prepared, into the customers table (executemany of 1,000-row batches, every row with the same
+columns), in the same run, as the app role with RLS on. Goal ≤ 2×.
 
 Exits non-zero only on an error, never because of a timing.
 
