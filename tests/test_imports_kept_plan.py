@@ -119,6 +119,34 @@ def test_an_edited_customer_makes_the_commit_plan_again(app, client, tenant_a, o
         assert c.phone == "010-12345"  # the file's value, though the dry run saw no change
 
 
+def test_a_change_stamped_earlier_than_the_latest_still_makes_the_commit_plan_again(
+    app, client, tenant_a, owner_token, planned
+):
+    """A long transaction stamps its update early and commits after the dry run: the newest
+    updated_at does not move, the fingerprint must still."""
+    from datetime import timedelta
+
+    from crm.db import utcnow
+
+    with in_tenant(app, tenant_a.id):
+        db.session.add(Customer(name="北京百川科技有限公司", name_normalized="北京百川科技", phone="010-12345",
+                                uscc=f.uscc(1)))  # fmt: skip
+        db.session.add(Customer(name="无关公司", name_normalized="无关"))
+        db.session.commit()
+    b = _upload(client, owner_token, ROWS)
+    with in_tenant(app, tenant_a.id):
+        c = db.session.scalars(select(Customer).where(Customer.name == "北京百川科技有限公司")).one()
+        c.phone = "010-99999"
+        c.updated_at = utcnow() - timedelta(days=1)
+        db.session.commit()
+    planned.clear()
+    assert _commit(client, owner_token, b["id"]).status_code == 202
+    assert planned == [1]
+    with in_tenant(app, tenant_a.id):
+        c = db.session.scalars(select(Customer).where(Customer.name == "北京百川科技有限公司")).one()
+        assert c.phone == "010-12345"
+
+
 def test_another_member_committing_plans_again_with_their_own_scope(app, client, tenant_a, owner_token, token_for,
                                                                     planned):  # fmt: skip
     b = _upload(client, owner_token, ROWS)
