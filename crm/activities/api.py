@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from flask import g
 from flask.views import MethodView
@@ -13,7 +11,7 @@ from marshmallow import Schema, fields, validate
 
 from crm.activities import services
 from crm.activities.models import FOLLOWUP_KINDS, FollowUp, Task
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.attachments.views import readable_attachment, send
 from crm.db import db
 from crm.sales.models import Customer
@@ -112,21 +110,6 @@ def _task(task_id: int) -> Task:
     return t
 
 
-def _found_first(fetch: Callable[[int], Any], arg: str) -> Callable[[Any], Any]:
-    """Answer 404 for an unknown or invisible id before the body is validated (a foreign id
-    must not learn anything from a 422)."""
-
-    def decorator(view: Any) -> Any:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            fetch(kwargs[arg])
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 @followups_bp.route("")
 class FollowUps(MethodView):
     @require("sales.access")
@@ -161,7 +144,7 @@ class FollowUpItem(MethodView):
         return _followup(followup_id)
 
     @require("sales.access")
-    @_found_first(_followup, "followup_id")
+    @object_first(_followup)
     @followups_bp.arguments(FollowUpPatchSchema)
     @followups_bp.response(200, FollowUpSchema)
     def patch(self, data, followup_id: int):  # type: ignore[no-untyped-def]
@@ -234,7 +217,7 @@ class TaskItem(MethodView):
         return _task(task_id)
 
     @require("sales.access")
-    @_found_first(_task, "task_id")
+    @object_first(_task)
     @tasks_bp.arguments(TaskPatchSchema)
     @tasks_bp.response(200, TaskSchema)
     def patch(self, data, task_id: int):  # type: ignore[no-untyped-def]

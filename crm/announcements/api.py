@@ -3,7 +3,6 @@ reminders for holders of announcements.manage. The same rules as the pages."""
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g
@@ -13,7 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from crm.announcements import services
 from crm.announcements.models import CATEGORIES, Announcement
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.attachments import services as attachments
 from crm.db import db, utcnow
 from crm.markdown import render
@@ -152,17 +151,6 @@ def _managed(announcement_id: int) -> Announcement:
     return a
 
 
-def _wall(view):  # type: ignore[no-untyped-def]
-    """404 / 403 before the body is parsed, so a foreign id never gets a validation error."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        _managed(kwargs["announcement_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 @announcements_bp.route("")
 class Announcements(MethodView):
     @require("office.access")
@@ -199,7 +187,7 @@ class AnnouncementItem(MethodView):
         return _one(_readable(announcement_id))
 
     @require("office.access")
-    @_wall
+    @object_first(_managed)
     @announcements_bp.arguments(AnnouncementPatchSchema)
     @announcements_bp.response(200, AnnouncementSchema)
     def patch(self, data, announcement_id: int):  # type: ignore[no-untyped-def]

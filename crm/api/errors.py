@@ -28,7 +28,10 @@ def object_first(loader: Callable[[int], Any]) -> Callable[[Callable[..., Any]],
     """Look the URL's object up (``loader`` answers 404 / 403) before flask-smorest parses the
     body, so another workspace's id is 404 and never a validation error about the body.
 
-    Stack it above ``@bp.arguments(...)``; the view's one ``*_id`` URL variable is passed on.
+    Stack it above ``@bp.arguments(...)`` (or list it in a MethodView's ``decorators``, which
+    runs it before every method); the view's one ``*_id`` URL variable is passed on. A loader
+    that needs more than the id closes over it, e.g. ``object_first(lambda settlement_id:
+    _settlement(settlement_id, "offset"))``, or checks a permission after the lookup (403).
     """
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:

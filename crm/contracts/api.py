@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g
@@ -10,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.contracts import services
 from crm.contracts.models import STATUSES, Contract
 from crm.contracts.pdf import contract_pdf_response
@@ -120,18 +119,6 @@ def _visible(contract_id: int) -> Contract:
     return c
 
 
-def _wall(view):  # type: ignore[no-untyped-def]
-    """404 for a contract outside the tenant or scope before the body is parsed (a foreign id
-    must not be told apart from a missing one by a validation error)."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        _visible(kwargs["contract_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _payments(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
     return None if raw is None else [dict(x) for x in raw]
 
@@ -191,7 +178,7 @@ class ContractItem(MethodView):
         return _visible(contract_id)
 
     @require("sales.access")
-    @_wall
+    @object_first(_visible)
     @contracts_bp.arguments(ContractPatchSchema)
     @contracts_bp.response(200, ContractSchema)
     def patch(self, data, contract_id: int):  # type: ignore[no-untyped-def]
@@ -220,7 +207,7 @@ class ContractSubmit(MethodView):
 @contracts_bp.route("/<int:contract_id>/approve")
 class ContractApprove(MethodView):
     @require("sales.access", "contracts.approve")
-    @_wall
+    @object_first(_visible)
     @contracts_bp.arguments(CommentSchema)
     @contracts_bp.response(200, ContractSchema)
     def post(self, data, contract_id: int):  # type: ignore[no-untyped-def]
@@ -230,7 +217,7 @@ class ContractApprove(MethodView):
 @contracts_bp.route("/<int:contract_id>/reject")
 class ContractReject(MethodView):
     @require("sales.access", "contracts.approve")
-    @_wall
+    @object_first(_visible)
     @contracts_bp.arguments(CommentSchema)
     @contracts_bp.response(200, ContractSchema)
     def post(self, data, contract_id: int):  # type: ignore[no-untyped-def]
@@ -240,7 +227,7 @@ class ContractReject(MethodView):
 @contracts_bp.route("/<int:contract_id>/terminate")
 class ContractTerminate(MethodView):
     @require("sales.access")
-    @_wall
+    @object_first(_visible)
     @contracts_bp.arguments(ReasonSchema)
     @contracts_bp.response(200, ContractSchema)
     def post(self, data, contract_id: int):  # type: ignore[no-untyped-def]
@@ -250,7 +237,7 @@ class ContractTerminate(MethodView):
 @contracts_bp.route("/<int:contract_id>/redate")
 class ContractRedate(MethodView):
     @require("sales.access", "contracts.approve")
-    @_wall
+    @object_first(_visible)
     @contracts_bp.arguments(RedateSchema)
     @contracts_bp.response(200, ContractSchema)
     def post(self, data, contract_id: int):  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ expenses.pay review and pay. A refused step answers 422 with ``rule`` (``self_ap
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g, request
@@ -13,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.attachments.services import read_limited
 from crm.db import db
 from crm.expenses import services
@@ -174,26 +173,6 @@ def _input(data: dict[str, Any], claim: ExpenseClaim | None) -> services.ClaimIn
     )  # fmt: skip
 
 
-def _claim_wall(view: Any) -> Any:
-    """Find the claim (404 / 403) before the body is read, so another workspace's id is 404."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        _claim(kwargs["expense_claim_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _advance_wall(view: Any) -> Any:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        _advance(kwargs["expense_advance_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _run(fn: Any) -> None:
     try:
         fn()
@@ -244,7 +223,7 @@ class Claim(MethodView):
         return _detail(_claim(expense_claim_id))
 
     @require("office.access")
-    @_claim_wall
+    @object_first(_claim)
     @claims_bp.arguments(ExpenseClaimPatchSchema(partial=True))
     @claims_bp.response(200, ExpenseClaimDetailSchema)
     def patch(self, data, expense_claim_id: int):  # type: ignore[no-untyped-def]
@@ -295,7 +274,7 @@ def _step(name: str, doc: str, fn: Any, schema: Schema | None = None) -> None:
     inner = claims_bp.response(200, ExpenseClaimDetailSchema)(view)
     if schema is not None:
         inner = claims_bp.arguments(schema)(inner)
-    cls = type(f"Claim{name}", (MethodView,), {"post": require("office.access")(_claim_wall(inner))})
+    cls = type(f"Claim{name}", (MethodView,), {"post": require("office.access")(object_first(_claim)(inner))})
     claims_bp.route(f"/<int:expense_claim_id>/{name.lower()}")(cls)
 
 
@@ -354,7 +333,7 @@ def _adv_step(name: str, doc: str, fn: Any, schema: Schema | None = None) -> Non
     inner = advances_bp.response(200, ExpenseAdvanceSchema)(view)
     if schema is not None:
         inner = advances_bp.arguments(schema)(inner)
-    cls = type(f"Advance{name}", (MethodView,), {"post": require("office.access")(_advance_wall(inner))})
+    cls = type(f"Advance{name}", (MethodView,), {"post": require("office.access")(object_first(_advance)(inner))})
     advances_bp.route(f"/<int:expense_advance_id>/{name.lower()}")(cls)
 
 

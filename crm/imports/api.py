@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g, request, url_for
@@ -12,7 +11,7 @@ from flask_babel import get_locale
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.db import db
 from crm.imports import services
 from crm.imports.models import ImportBatch
@@ -105,17 +104,12 @@ def _visible(batch_id: int) -> ImportBatch:
     return b
 
 
-def _wall(view):  # type: ignore[no-untyped-def]
-    """404 for another workspace's import before the body is parsed; then 403 unless the member
-    may import its kind (imports.run, or finance.access for vouchers)."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        b = _visible(kwargs["batch_id"])
-        _may_import(b.kind)
-        return view(*args, **kwargs)
-
-    return wrapped
+def _importable(batch_id: int) -> ImportBatch:
+    """404 for another workspace's import; then 403 unless the member may import its kind
+    (imports.run, or finance.access for vouchers). Every item route runs it before the body is parsed."""
+    b = _visible(batch_id)
+    _may_import(b.kind)
+    return b
 
 
 def _may_import(kind: str) -> None:
@@ -184,7 +178,7 @@ class Imports(MethodView):
 
 @imports_bp.route("/<int:batch_id>")
 class ImportResource(MethodView):
-    decorators = [_wall]
+    decorators = [object_first(_importable)]
 
     @imports_bp.response(200, ImportSchema)
     def get(self, batch_id: int):  # type: ignore[no-untyped-def]
@@ -205,7 +199,7 @@ class ImportResource(MethodView):
 
 @imports_bp.route("/<int:batch_id>/commit")
 class ImportCommit(MethodView):
-    decorators = [_wall]
+    decorators = [object_first(_importable)]
 
     @imports_bp.arguments(CommitSchema)
     @imports_bp.response(202, JobRefSchema)
@@ -230,7 +224,7 @@ class ImportCommit(MethodView):
 
 @imports_bp.route("/<int:batch_id>/undo")
 class ImportUndo(MethodView):
-    decorators = [_wall]
+    decorators = [object_first(_importable)]
 
     @imports_bp.response(200, ImportSchema)
     def post(self, batch_id: int):  # type: ignore[no-untyped-def]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g
@@ -11,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.catalog.api import PricedLineSchema
 from crm.contracts.models import Contract, ContractPayment
 from crm.db import db
@@ -179,15 +178,6 @@ class Suppliers(MethodView):
         return s
 
 
-def _supplier_wall(view):  # type: ignore[no-untyped-def]
-    @wraps(view)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        _supplier(kwargs["supplier_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 @suppliers_bp.route("/<int:supplier_id>")
 class SupplierItem(MethodView):
     @require("finance.access")
@@ -196,7 +186,7 @@ class SupplierItem(MethodView):
         return _supplier(supplier_id)
 
     @require("finance.access")
-    @_supplier_wall
+    @object_first(_supplier)
     @suppliers_bp.arguments(SupplierPatchSchema(partial=True))
     @suppliers_bp.response(200, SupplierSchema)
     def patch(self, data, supplier_id: int):  # type: ignore[no-untyped-def]
@@ -276,13 +266,8 @@ def _from_crm(data: dict[str, Any]) -> Invoice | None:
 
 
 def _make_views(bp: Blueprint, direction: str, var: str) -> None:
-    def wall(view):  # type: ignore[no-untyped-def]
-        @wraps(view)
-        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-            _doc(direction, kwargs[var])
-            return view(*args, **kwargs)
-
-        return wrapped
+    def doc(doc_id: int) -> Invoice:
+        return _doc(direction, doc_id)
 
     @bp.route("")
     class Documents(MethodView):
@@ -333,7 +318,7 @@ def _make_views(bp: Blueprint, direction: str, var: str) -> None:
             return _doc(direction, kw[var])
 
         @require("finance.access")
-        @wall
+        @object_first(doc)
         @bp.arguments(InvoicePatchSchema(partial=True))
         @bp.response(200, InvoiceSchema)
         def patch(self, data, **kw: int):  # type: ignore[no-untyped-def]
@@ -375,7 +360,7 @@ def _make_views(bp: Blueprint, direction: str, var: str) -> None:
     @bp.route(f"/<int:{var}>/reverse")
     class Reverse(MethodView):
         @require("finance.access")
-        @wall
+        @object_first(doc)
         @bp.arguments(DocumentReverseSchema)
         @bp.response(200, InvoiceSchema)
         def post(self, data, **kw: int):  # type: ignore[no-untyped-def]

@@ -7,7 +7,6 @@ someone saved since.
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g, jsonify, make_response
@@ -15,7 +14,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.db import db
 from crm.kb import services
 from crm.kb.models import LINK_TYPES, STATUSES, KbArticle, KbCategory, KbLink
@@ -142,24 +141,18 @@ def _manage() -> None:
         abort(403, message="Writing needs the kb.manage permission.")
 
 
-def _wall(manage: bool = False):  # type: ignore[no-untyped-def]
-    """404 for an object outside the tenant or the member's view (then 403 without kb.manage when
-    ``manage``) before the body is parsed, so a foreign id never gets a validation error."""
+def _managed_article(article_id: int) -> KbArticle:
+    """404 for an article outside the tenant or the member's view, then 403 without kb.manage."""
+    a = _visible(article_id)
+    _manage()
+    return a
 
-    def decorate(view):  # type: ignore[no-untyped-def]
-        @wraps(view)
-        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-            if "article_id" in kwargs:
-                _visible(kwargs["article_id"])
-            if "category_id" in kwargs:
-                _category(kwargs["category_id"])
-            if manage:
-                _manage()
-            return view(*args, **kwargs)
 
-        return wrapped
-
-    return decorate
+def _managed_category(category_id: int) -> KbCategory:
+    """404 for a category outside the tenant or the member's view, then 403 without kb.manage."""
+    c = _category(category_id)
+    _manage()
+    return c
 
 
 @kb_bp.route("/categories")
@@ -192,7 +185,7 @@ class CategoryItem(MethodView):
         return _category(category_id)
 
     @require("office.access")
-    @_wall(manage=True)
+    @object_first(_managed_category)
     @kb_bp.arguments(KbCategoryPatchSchema(partial=True))
     @kb_bp.response(200, KbCategorySchema)
     def patch(self, data, category_id: int):  # type: ignore[no-untyped-def]
@@ -266,7 +259,7 @@ class ArticleItem(MethodView):
         return _visible(article_id)
 
     @require("office.access")
-    @_wall(manage=True)
+    @object_first(_managed_article)
     @kb_bp.arguments(KbArticlePatchSchema(partial=True))
     @kb_bp.response(200, KbArticleSchema)
     @kb_bp.alt_response(409, description="Someone saved since base_version: both diffs, nothing written")
@@ -311,7 +304,7 @@ class ArticleVersions(MethodView):
 @kb_bp.route("/articles/<int:article_id>/versions/diff")
 class ArticleDiff(MethodView):
     @require("office.access")
-    @_wall()
+    @object_first(_visible)
     @kb_bp.arguments(KbDiffArgs, location="query")
     @kb_bp.response(200, KbDiffSchema)
     def get(self, args, article_id: int):  # type: ignore[no-untyped-def]
@@ -326,7 +319,7 @@ class ArticleDiff(MethodView):
 @kb_bp.route("/articles/<int:article_id>/restore")
 class ArticleRestore(MethodView):
     @require("office.access")
-    @_wall(manage=True)
+    @object_first(_managed_article)
     @kb_bp.arguments(KbRestoreSchema)
     @kb_bp.response(200, KbArticleSchema)
     def post(self, data, article_id: int):  # type: ignore[no-untyped-def]
@@ -353,7 +346,7 @@ class ArticleLinks(MethodView):
         return [lk for lk in links if services.can_link_read(g.member, lk)]
 
     @require("office.access")
-    @_wall()
+    @object_first(_visible)
     @kb_bp.arguments(KbLinkSchema)
     @kb_bp.response(201, KbLinkSchema)
     def post(self, data, article_id: int):  # type: ignore[no-untyped-def]

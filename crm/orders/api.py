@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g
@@ -10,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.catalog.api import PricedLineSchema
 from crm.contracts.models import Contract
 from crm.db import db
@@ -110,18 +109,6 @@ def _visible(order_id: int) -> Order:
     return o
 
 
-def _wall(view):  # type: ignore[no-untyped-def]
-    """404 for an order outside the tenant or scope before the body is parsed, so a foreign id
-    never gets a validation error (which would tell it apart from a missing one)."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        _visible(kwargs["order_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _lines(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
     return None if raw is None else [dict(x) for x in raw]
 
@@ -183,7 +170,7 @@ class OrderItem(MethodView):
         return _visible(order_id)
 
     @require("sales.access")
-    @_wall
+    @object_first(_visible)
     @orders_bp.arguments(OrderPatchSchema)
     @orders_bp.response(200, OrderSchema)
     def patch(self, data, order_id: int):  # type: ignore[no-untyped-def]
@@ -220,7 +207,7 @@ class OrderItem(MethodView):
 @orders_bp.route("/<int:order_id>/deliveries")
 class OrderDeliveries(MethodView):
     @require("sales.access")
-    @_wall
+    @object_first(_visible)
     @orders_bp.arguments(OrderDeliverySchema)
     @orders_bp.response(200, OrderSchema)
     def post(self, data, order_id: int):  # type: ignore[no-untyped-def]
@@ -238,7 +225,7 @@ class OrderDeliveries(MethodView):
 @orders_bp.route("/<int:order_id>/cancel")
 class OrderCancel(MethodView):
     @require("sales.access")
-    @_wall
+    @object_first(_visible)
     @orders_bp.arguments(OrderCancelSchema)
     @orders_bp.response(200, OrderSchema)
     def post(self, data, order_id: int):  # type: ignore[no-untyped-def]

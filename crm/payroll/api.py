@@ -4,9 +4,7 @@ workspace's object is 404)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g
@@ -14,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.db import db
 from crm.payroll import services
 from crm.payroll.models import Employee, PayrollLine, PayrollRun
@@ -168,26 +166,6 @@ def _run(run_id: int) -> PayrollRun:
     return r
 
 
-def _employee_wall(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Another workspace's employee is 404 before the body is read."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        _employee(kwargs["employee_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
-def _run_wall(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        _run(kwargs["payroll_run_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _percent_view(row: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"city": row.city}
     for name in services.rate_fields():
@@ -223,7 +201,7 @@ class EmployeeItem(MethodView):
         return _employee(employee_id)
 
     @require(MANAGE)
-    @_employee_wall
+    @object_first(_employee)
     @employees_bp.arguments(PayrollEmployeePatchSchema(partial=True))
     @employees_bp.response(200, PayrollEmployeeSchema)
     def patch(self, data, employee_id: int):  # type: ignore[no-untyped-def]
@@ -248,7 +226,7 @@ class EmployeeSpecialDeductions(MethodView):
         return services.special_deductions_of(_employee(employee_id))
 
     @require(MANAGE)
-    @_employee_wall
+    @object_first(_employee)
     @employees_bp.arguments(SpecialDeductionSchema)
     @employees_bp.response(201, SpecialDeductionSchema)
     def post(self, data, employee_id: int):  # type: ignore[no-untyped-def]
@@ -273,7 +251,7 @@ class EmployeeBonuses(MethodView):
         return services.bonuses_of(_employee(employee_id))
 
     @require(MANAGE)
-    @_employee_wall
+    @object_first(_employee)
     @employees_bp.arguments(BonusSchema)
     @employees_bp.response(200, BonusSchema(many=True))
     def post(self, data, employee_id: int):  # type: ignore[no-untyped-def]
@@ -373,7 +351,7 @@ class RunConfirm(MethodView):
 @runs_bp.route("/<int:payroll_run_id>/pay")
 class RunPay(MethodView):
     @require(MANAGE)
-    @_run_wall
+    @object_first(_run)
     @runs_bp.arguments(PayrollRunPaySchema)
     @runs_bp.response(200, PayrollRunSchema)
     def post(self, data, payroll_run_id: int):  # type: ignore[no-untyped-def]

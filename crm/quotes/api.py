@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.catalog.api import PricedLineSchema
 from crm.db import db
 from crm.quotes import services
@@ -83,19 +83,6 @@ def _visible(quote_id: int) -> Quote:
     return q
 
 
-def _wall(view):  # type: ignore[no-untyped-def]
-    """Answer 404 for a quote outside the tenant or scope before the body is even parsed, so a
-    foreign id never gets a validation error (which would tell it apart from a missing one)."""
-    from functools import wraps
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        _visible(kwargs["quote_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _lines(raw: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
     return None if raw is None else [dict(x) for x in raw]
 
@@ -144,7 +131,7 @@ class QuoteItem(MethodView):
         return _visible(quote_id)
 
     @require("sales.access")
-    @_wall
+    @object_first(_visible)
     @quotes_bp.arguments(QuotePatchSchema)
     @quotes_bp.response(200, QuoteSchema)
     def patch(self, data, quote_id: int):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ posts a reversal and keeps the row."""
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g, request
@@ -13,7 +12,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.db import db
 from crm.invoicing.models import Invoice
 from crm.sales.services import InvalidInput
@@ -164,21 +163,6 @@ def _payment(payment_id: int, direction: str) -> Payment:
     return p
 
 
-def _wall(check):  # type: ignore[no-untyped-def]
-    """404 for an object outside the tenant before the body is parsed, so a foreign id never
-    gets a validation error (which would tell it apart from a missing one)."""
-
-    def decorator(view):  # type: ignore[no-untyped-def]
-        @wraps(view)
-        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-            check(kwargs)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def _settlement(settlement_id: int, kind: str) -> Settlement:
     s = get_in_tenant(Settlement, settlement_id)
     if s is None or s.kind != kind:
@@ -200,7 +184,9 @@ def _input(direction: str, data: dict[str, Any], base: Payment | None = None) ->
 
 def _payment_resources(bp: Blueprint, direction: str) -> None:
     party_col = Payment.customer_id if direction == "in" else Payment.supplier_id
-    wall = _wall(lambda kw: _payment(kw["payment_id"], direction))
+
+    def payment(payment_id: int) -> Payment:
+        return _payment(payment_id, direction)
 
     @bp.route("")
     class Collection(MethodView):
@@ -248,7 +234,7 @@ def _payment_resources(bp: Blueprint, direction: str) -> None:
             return _payment(payment_id, direction)
 
         @require("finance.access")
-        @wall
+        @object_first(payment)
         @bp.arguments(CashPaymentPatchSchema)
         @bp.response(200, CashPaymentSchema)
         def patch(self, data, payment_id: int):  # type: ignore[no-untyped-def]
@@ -288,7 +274,7 @@ def _payment_resources(bp: Blueprint, direction: str) -> None:
     @bp.route("/<int:payment_id>/reverse")
     class Reverse(MethodView):
         @require("finance.access")
-        @wall
+        @object_first(payment)
         @bp.arguments(CashPaymentReverseSchema)
         @bp.response(200, CashPaymentSchema)
         def post(self, data, payment_id: int):  # type: ignore[no-untyped-def]
@@ -374,7 +360,7 @@ class Allocations(MethodView):
 @allocations_bp.route("/<int:settlement_id>")
 class AllocationItem(MethodView):
     @require("finance.access")
-    @_wall(lambda kw: _settlement(kw["settlement_id"], "allocation"))
+    @object_first(lambda settlement_id: _settlement(settlement_id, "allocation"))
     @allocations_bp.arguments(SettlementUndoSchema, required=False)
     @allocations_bp.response(204)
     def delete(self, data, settlement_id: int):  # type: ignore[no-untyped-def]
@@ -411,7 +397,7 @@ class Offsets(MethodView):
 @offsets_bp.route("/<int:settlement_id>")
 class OffsetItem(MethodView):
     @require("finance.access")
-    @_wall(lambda kw: _settlement(kw["settlement_id"], "offset"))
+    @object_first(lambda settlement_id: _settlement(settlement_id, "offset"))
     @offsets_bp.arguments(SettlementUndoSchema, required=False)
     @offsets_bp.response(204)
     def delete(self, data, settlement_id: int):  # type: ignore[no-untyped-def]
@@ -445,7 +431,7 @@ class WriteOffs(MethodView):
 @write_offs_bp.route("/<int:settlement_id>")
 class WriteOffItem(MethodView):
     @require("finance.access", "books.write_off")
-    @_wall(lambda kw: _settlement(kw["settlement_id"], "write_off"))
+    @object_first(lambda settlement_id: _settlement(settlement_id, "write_off"))
     @write_offs_bp.arguments(SettlementUndoSchema, required=False)
     @write_offs_bp.response(204)
     def delete(self, data, settlement_id: int):  # type: ignore[no-untyped-def]

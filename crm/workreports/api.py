@@ -3,7 +3,6 @@ who may not change it gets 403."""
 
 from __future__ import annotations
 
-from functools import wraps
 from typing import Any, NoReturn
 
 from flask import g
@@ -11,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
-from crm.api.errors import fail
+from crm.api.errors import fail, object_first
 from crm.db import db, utcnow
 from crm.sales.services import InvalidInput
 from crm.scoping import get_in_tenant
@@ -161,17 +160,6 @@ def _visible(report_id: int) -> WorkReport:
     return r
 
 
-def _wall(view):  # type: ignore[no-untyped-def]
-    """404 for a report the caller may not read, before the body is parsed."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        _visible(kwargs["work_report_id"])
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _links(raw: list[dict[str, Any]] | None) -> list[tuple[str, int]] | None:
     return None if raw is None else [(x["object_type"], x["object_id"]) for x in raw]
 
@@ -224,7 +212,7 @@ class ReportItem(MethodView):
         return r
 
     @require("office.access")
-    @_wall
+    @object_first(_visible)
     @reports_bp.arguments(WorkReportPatchSchema)
     @reports_bp.response(200, WorkReportSchema)
     def patch(self, data, work_report_id: int):  # type: ignore[no-untyped-def]
@@ -274,7 +262,7 @@ class ReportComments(MethodView):
         return _visible(work_report_id).comments
 
     @require("office.access")
-    @_wall
+    @object_first(_visible)
     @reports_bp.arguments(WorkReportCommentSchema)
     @reports_bp.response(201, WorkReportCommentSchema)
     def post(self, data, work_report_id: int):  # type: ignore[no-untyped-def]
