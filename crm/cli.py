@@ -162,6 +162,7 @@ def seed_demo() -> None:
         add_member(tenant, email, DEMO_PASSWORD, roles, boss, name)
     from crm.finance_demo import seed_finance
     from crm.office_demo import seed_office
+    from crm.people_demo import seed_people
     from crm.sales.demo import seed_customers, seed_sales_flow
 
     with tenant_context(tenant):
@@ -170,6 +171,7 @@ def seed_demo() -> None:
         seed_sales_flow(tenant, members)
         seed_office(tenant, members)
         seed_finance(tenant, members)
+        seed_people(tenant, members)  # after the books: posts into the current month only
     db.session.commit()
     click.echo(f"demo workspace ready at /w/{slug}/ — sign in with any of (password {DEMO_PASSWORD}):")
     for email, _name, roles, _boss in DEMO_MEMBERS:
